@@ -83,7 +83,9 @@ for (const style of STYLES) {
 
 /** Finds a style by id, slug, alias or localized name; `undefined` when nothing matches. */
 export function parseStyle(text: string): Style | undefined {
-  return byName.get(normalise(text));
+  const trimmed = text.trim();
+  if (/^[-+]?\d+$/.test(trimmed)) return styleById(Number(trimmed));
+  return byName.get(normalise(trimmed));
 }
 
 /** The style with this model id, or `undefined`. */

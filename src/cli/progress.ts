@@ -1,0 +1,85 @@
+import { describePhase, formatBytes, formatClock } from '../bots/shared/messages.ts';
+import type { Phase, ProgressEvent } from '../core/runner.ts';
+import type { Locale } from '../core/styles.ts';
+
+/** A text bar: `███████░░░░░░░` for a fraction in [0, 1]. */
+export function progressBar(fraction: number, width = 20): string {
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+}
+
+/** One status line: phase, bar when known, elapsed and time left. */
+export function formatProgressLine(event: ProgressEvent, locale: Locale): string {
+  const parts = [describePhase(event.phase, locale)];
+  if (event.fraction !== undefined) {
+    parts.push(`${progressBar(event.fraction)} ${Math.floor(event.fraction * 100)}%`);
+  }
+  if (event.bytes !== undefined) {
+    parts.push(event.totalBytes ? `${formatBytes(event.bytes)} / ${formatBytes(event.totalBytes)}` : formatBytes(event.bytes));
+  }
+  const elapsed = formatClock(event.elapsedMs);
+  if (event.etaMs !== undefined && event.phase !== 'done') {
+    parts.push(locale === 'zh' ? `已用 ${elapsed}，约剩 ${formatClock(event.etaMs)}` : `${elapsed} elapsed, ~${formatClock(event.etaMs)} left`);
+  } else {
+    parts.push(locale === 'zh' ? `已用 ${elapsed}` : `${elapsed} elapsed`);
+  }
+  return parts.join('  ');
+}
+
+/** Shows progress on stderr: a live line on a terminal, plain lines otherwise. */
+export class ProgressReporter {
+  private last: ProgressEvent | undefined;
+  private lastAtMs = 0;
+  private lastPlainPhase: Phase | undefined;
+  private lastPlainAtMs = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly locale: Locale,
+    private readonly live: boolean = Boolean(stream.isTTY),
+    /** In plain mode, repeat the line at most this often within one phase. */
+    private readonly plainEveryMs = 10_000,
+  ) {}
+
+  /** Takes a progress event from the runner. */
+  update(event: ProgressEvent): void {
+    this.last = event;
+    this.lastAtMs = Date.now();
+    if (this.live) {
+      this.draw();
+      this.timer ??= setInterval(() => this.draw(), 250);
+      this.timer.unref();
+      return;
+    }
+    const now = Date.now();
+    if (event.phase !== this.lastPlainPhase || now - this.lastPlainAtMs >= this.plainEveryMs) {
+      this.lastPlainPhase = event.phase;
+      this.lastPlainAtMs = now;
+      this.stream.write(`${formatProgressLine(event, this.locale)}\n`);
+    }
+  }
+
+  /** Ends the live line so later output starts on a fresh line. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.live && this.last) {
+      this.draw();
+      this.stream.write('\n');
+    }
+    this.last = undefined;
+  }
+
+  private draw(): void {
+    if (!this.last) return;
+    // Keep the clock moving between events.
+    const sinceMs = Date.now() - this.lastAtMs;
+    const event: ProgressEvent = {
+      ...this.last,
+      elapsedMs: this.last.elapsedMs + sinceMs,
+      ...(this.last.etaMs === undefined ? {} : { etaMs: Math.max(0, this.last.etaMs - sinceMs) }),
+    };
+    this.stream.write(`\r\x1b[K${formatProgressLine(event, this.locale)}`);
+  }
+}

@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { LOG_LEVELS } from './logger.ts';
+
+const numberFrom = (min: number, max: number) => {
+  const error = `must be a number from ${min} to ${max}`;
+  return z.coerce.number({ error }).min(min, error).max(max, error);
+};
+
+/** The environment the service reads, validated in one place. */
+export const configSchema = z.object({
+  DASHSCOPE_API_KEY: z
+    .string({ error: 'is required: your DashScope API key (Beijing region)' })
+    .trim()
+    .min(1, 'is required: your DashScope API key (Beijing region)'),
+  DASHSCOPE_BASE_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .default('https://dashscope.aliyuncs.com'),
+  DASHSCOPE_WORKSPACE: z.string().trim().min(1).optional(),
+  /** Starting estimate of processing speed, seconds per second of video. */
+  DASHSCOPE_SEC_PER_VIDEO_SEC: numberFrom(0.01, 100).default(2.2),
+  DASHSCOPE_TASK_OVERHEAD_SEC: numberFrom(0, 600).default(4),
+  DASHSCOPE_TASK_TIMEOUT_SEC: numberFrom(10, 86_400).default(1_800),
+  RESTYLE_MAX_RESULT_BYTES: z.coerce.number().int().positive().default(500_000_000),
+  RESTYLE_WORK_DIR: z.string().min(1).default(join(tmpdir(), 'restyle')),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  FFMPEG_PATH: z.string().min(1).optional(),
+  FFPROBE_PATH: z.string().min(1).optional(),
+});
+
+/** The validated configuration. */
+export type AppConfig = z.infer<typeof configSchema>;
+
+/** Variables whose values are secrets and are never echoed. */
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD/i;
+
+/** Thrown with every configuration problem listed, secret values never shown. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`Configuration problems:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+/** Loads `.env` from the working directory, if present; variables already set win. */
+export function loadDotEnv(path = '.env'): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}
+
+/** Validates the environment; throws a ConfigError listing every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? '?');
+    const value = env[name];
+    const shown =
+      value === undefined || value === '' ? '' : SECRET_NAME.test(name) ? ' (value hidden)' : ` (got "${value}")`;
+    return `${name} ${issue.message}${shown}`;
+  });
+  throw new ConfigError(problems);
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { createLogger, redact } from '../src/logger.ts';
+
+describe('configuration', () => {
+  it('fills defaults around the one required key', () => {
+    const config = loadConfig({ DASHSCOPE_API_KEY: 'key-123' });
+    expect(config.DASHSCOPE_BASE_URL).toBe('https://dashscope.aliyuncs.com');
+    expect(config.DASHSCOPE_WORKSPACE).toBeUndefined();
+  });
+
+  it('lists every problem at once and never echoes a secret', () => {
+    let error: unknown;
+    try {
+      loadConfig({ DASHSCOPE_API_KEY: '   ', DASHSCOPE_BASE_URL: 'ftp://example', LOG_LEVEL: 'loud' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { problems } = error as ConfigError;
+    expect(problems).toHaveLength(3);
+    expect(problems.join('\n')).toContain('DASHSCOPE_BASE_URL must be an http(s) URL (got "ftp://example")');
+    expect(problems.join('\n')).toContain('DASHSCOPE_API_KEY is required');
+    expect(problems.join('\n')).toContain('(value hidden)');
+  });
+});
+
+describe('redaction', () => {
+  it('removes registered secrets and secret-shaped strings', () => {
+    const text =
+      'key my-very-secret-key, Bearer abc.def, https://api.telegram.org/file/bot123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/v.mp4, sk-abcdef123456, https://cdn.example/x.mp4?ex=1&hm=abc';
+    const out = redact(text, ['my-very-secret-key']);
+    expect(out).not.toContain('my-very-secret-key');
+    expect(out).not.toContain('abc.def');
+    expect(out).not.toContain('AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw');
+    expect(out).not.toContain('abcdef123456');
+    expect(out).toContain('hm=***');
+  });
+
+  it('redacts log lines, fields included', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'debug', secrets: ['s3cr3t-value'], write: (line) => lines.push(line) });
+    logger.info('calling with s3cr3t-value', { header: 'Bearer s3cr3t-value' });
+    expect(lines.join('\n')).not.toContain('s3cr3t-value');
+  });
+});

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { allFixable, checkProbe, checkVideo, type VideoFacts } from '../../src/core/limits.ts';
+
+const ok: VideoFacts = {
+  container: 'mp4',
+  formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+  sizeBytes: 5_000_000,
+  durationSec: 10,
+  codec: 'h264',
+  width: 1280,
+  height: 720,
+  rotationDeg: 0,
+  displayWidth: 1280,
+  displayHeight: 720,
+  frameRate: 30,
+  hasAudio: true,
+};
+
+describe('checkVideo', () => {
+  it('accepts a clip inside every limit', () => {
+    expect(checkVideo(ok)).toEqual([]);
+  });
+
+  it('accepts the exact boundaries: 30 s, 100 MB, 256 and 4096 px, 1.8:1', () => {
+    expect(checkVideo({ ...ok, durationSec: 30, sizeBytes: 100_000_000, displayWidth: 460.8, displayHeight: 256 })).toEqual([]);
+    expect(checkVideo({ ...ok, displayWidth: 4096, displayHeight: 2276 })).toEqual([]);
+  });
+
+  it('reports a clip longer than 30 s with both numbers', () => {
+    expect(checkVideo({ ...ok, durationSec: 41.2 })).toEqual([
+      { code: 'duration-too-long', durationSec: 41.2, maxDurationSec: 30 },
+    ]);
+  });
+
+  it('reports every violation at once', () => {
+    const codes = checkVideo({
+      ...ok,
+      container: 'webm',
+      codec: 'theora',
+      durationSec: 31,
+      sizeBytes: 101_000_000,
+      displayWidth: 5000,
+      displayHeight: 200,
+    }).map((violation) => violation.code);
+    expect(codes).toEqual([
+      'container-unsupported',
+      'codec-unsupported',
+      'duration-too-long',
+      'file-too-large',
+      'side-too-small',
+      'side-too-large',
+      'aspect-too-wide',
+    ]);
+  });
+
+  it('judges the displayed size, so a rotated portrait clip is checked as portrait', () => {
+    const portrait = { ...ok, width: 2000, height: 1000, rotationDeg: 90, displayWidth: 1000, displayHeight: 2000 };
+    expect(checkVideo(portrait)).toEqual([
+      { code: 'aspect-too-wide', width: 1000, height: 2000, ratio: 2, maxAspectRatio: 1.8 },
+    ]);
+  });
+
+  it('turns an unreadable probe into one violation and says which are fixable', () => {
+    const violations = checkProbe({ kind: 'unreadable', reason: 'still-image', sizeBytes: 10, what: 'PNG image' });
+    expect(violations).toEqual([{ code: 'still-image', sizeBytes: 10, what: 'PNG image' }]);
+    expect(allFixable(violations)).toBe(false);
+    expect(allFixable(checkVideo({ ...ok, durationSec: 31 }))).toBe(true);
+  });
+});
