@@ -13,12 +13,12 @@ import {
   formatClock,
   localeFrom,
 } from './bots/shared/messages.ts';
+import { ProgressReporter } from './cli/progress.ts';
 import { ConfigError, loadConfig, loadDotEnv } from './config.ts';
 import { isAbort, RemoteError } from './core/errors.ts';
 import { FIXABLE_CODES, type LimitViolation } from './core/limits.ts';
 import { RestyleAbortedError, restyleFile } from './core/runner.ts';
 import { type Locale, parseStyle, STYLES, type Style } from './core/styles.ts';
-import { ProgressReporter } from './cli/progress.ts';
 import { createLogger, redact } from './logger.ts';
 import { createRunnerDeps } from './wiring.ts';
 
@@ -111,7 +111,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
 
 function stylesCommand(io: CliIo, locale: Locale): number {
   for (const style of STYLES) {
-    io.stdout.write(`${style.id}  ${style.slug.padEnd(20)} ${style.names[locale]}  (${style.aliases.join(', ')})\n`);
+    io.stdout.write(
+      `${style.id}  ${style.slug.padEnd(20)} ${style.names[locale]}  (${style.aliases.join(', ')})\n`,
+    );
   }
   return EXIT.ok;
 }
@@ -136,17 +138,19 @@ interface VideoArgs {
 }
 
 function parseVideoArgs(args: readonly string[], env: NodeJS.ProcessEnv): VideoArgs {
-  let parsed: ReturnType<typeof parseArgs<{
-    options: {
-      style: { type: 'string'; short: 's' };
-      fps: { type: 'string' };
-      out: { type: 'string'; short: 'o' };
-      fit: { type: 'boolean' };
-      json: { type: 'boolean' };
-      lang: { type: 'string' };
-    };
-    allowPositionals: true;
-  }>>;
+  let parsed: ReturnType<
+    typeof parseArgs<{
+      options: {
+        style: { type: 'string'; short: 's' };
+        fps: { type: 'string' };
+        out: { type: 'string'; short: 'o' };
+        fit: { type: 'boolean' };
+        json: { type: 'boolean' };
+        lang: { type: 'string' };
+      };
+      allowPositionals: true;
+    }>
+  >;
   try {
     parsed = parseArgs({
       args: [...args],
@@ -207,7 +211,11 @@ function defaultOutput(input: string, style: Style): string {
 }
 
 function violationJson(violation: LimitViolation, locale: Locale) {
-  return { ...violation, fixable: FIXABLE_CODES.has(violation.code), message: describeViolation(violation, locale) };
+  return {
+    ...violation,
+    fixable: FIXABLE_CODES.has(violation.code),
+    message: describeViolation(violation, locale),
+  };
 }
 
 async function videoCommand(args: readonly string[], io: CliIo): Promise<number> {
@@ -249,7 +257,10 @@ async function videoCommand(args: readonly string[], io: CliIo): Promise<number>
         await new HttpDownloader().download(options.input, inputPath, { maxBytes, signal: io.interrupt });
       } catch (error) {
         if (error instanceof TooLargeError) {
-          return reject([{ code: 'file-too-large', sizeBytes: error.sizeBytes, maxSizeBytes: deps.limits.maxSizeBytes }], false);
+          return reject(
+            [{ code: 'file-too-large', sizeBytes: error.sizeBytes, maxSizeBytes: deps.limits.maxSizeBytes }],
+            false,
+          );
         }
         if (error instanceof RemoteError) {
           say(redact(error.message, secrets));
@@ -290,7 +301,10 @@ async function videoCommand(args: readonly string[], io: CliIo): Promise<number>
             requestId: outcome.requestId,
             billedSec: outcome.billedSec,
             elapsedMs: outcome.elapsedMs,
-            changes: outcome.changes.map((change) => ({ ...change, message: describeFitChange(change, locale) })),
+            changes: outcome.changes.map((change) => ({
+              ...change,
+              message: describeFitChange(change, locale),
+            })),
           })}\n`
         : `${outcome.outputPath}\n`,
     );

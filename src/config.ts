@@ -57,7 +57,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     const name = String(issue.path[0] ?? '?');
     const value = env[name];
     const shown =
-      value === undefined || value === '' ? '' : SECRET_NAME.test(name) ? ' (value hidden)' : ` (got "${value}")`;
+      value === undefined || value === ''
+        ? ''
+        : SECRET_NAME.test(name)
+          ? ' (value hidden)'
+          : ` (got "${value}")`;
     return `${name} ${issue.message}${shown}`;
   });
   throw new ConfigError(problems);

@@ -10,7 +10,10 @@ const SECRET_PATTERNS: readonly [RegExp, string][] = [
   [/\/bot\d+:[A-Za-z0-9_-]+/g, '/bot***'],
   [/\b\d{6,12}:[A-Za-z0-9_-]{30,}\b/g, '***'],
   [/\bsk-[A-Za-z0-9_-]{6,}/g, 'sk-***'],
-  [/([?&](?:signature|Signature|OSSAccessKeyId|Expires|security-token|ex|is|hm|token|key)=)[^&\s"']+/g, '$1***'],
+  [
+    /([?&](?:signature|Signature|OSSAccessKeyId|Expires|security-token|ex|is|hm|token|key)=)[^&\s"']+/g,
+    '$1***',
+  ],
 ];
 
 /** Removes registered secret values and secret-shaped strings from a text. */

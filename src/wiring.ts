@@ -34,7 +34,10 @@ export function createRunnerDeps(config: AppConfig, logger: Logger, workDir: str
     clock: systemClock,
     logger,
     limits: DEFAULT_LIMITS,
-    speed: { secPerVideoSec: config.DASHSCOPE_SEC_PER_VIDEO_SEC, overheadSec: config.DASHSCOPE_TASK_OVERHEAD_SEC },
+    speed: {
+      secPerVideoSec: config.DASHSCOPE_SEC_PER_VIDEO_SEC,
+      overheadSec: config.DASHSCOPE_TASK_OVERHEAD_SEC,
+    },
     taskTimeoutMs: config.DASHSCOPE_TASK_TIMEOUT_SEC * 1000,
     maxResultBytes: config.RESTYLE_MAX_RESULT_BYTES,
     workDir,

@@ -39,7 +39,11 @@ describe('redaction', () => {
 
   it('redacts log lines, fields included', () => {
     const lines: string[] = [];
-    const logger = createLogger({ level: 'debug', secrets: ['s3cr3t-value'], write: (line) => lines.push(line) });
+    const logger = createLogger({
+      level: 'debug',
+      secrets: ['s3cr3t-value'],
+      write: (line) => lines.push(line),
+    });
     logger.info('calling with s3cr3t-value', { header: 'Bearer s3cr3t-value' });
     expect(lines.join('\n')).not.toContain('s3cr3t-value');
   });

@@ -15,11 +15,19 @@ export function formatProgressLine(event: ProgressEvent, locale: Locale): string
     parts.push(`${progressBar(event.fraction)} ${Math.floor(event.fraction * 100)}%`);
   }
   if (event.bytes !== undefined) {
-    parts.push(event.totalBytes ? `${formatBytes(event.bytes)} / ${formatBytes(event.totalBytes)}` : formatBytes(event.bytes));
+    parts.push(
+      event.totalBytes
+        ? `${formatBytes(event.bytes)} / ${formatBytes(event.totalBytes)}`
+        : formatBytes(event.bytes),
+    );
   }
   const elapsed = formatClock(event.elapsedMs);
   if (event.etaMs !== undefined && event.phase !== 'done') {
-    parts.push(locale === 'zh' ? `已用 ${elapsed}，约剩 ${formatClock(event.etaMs)}` : `${elapsed} elapsed, ~${formatClock(event.etaMs)} left`);
+    parts.push(
+      locale === 'zh'
+        ? `已用 ${elapsed}，约剩 ${formatClock(event.etaMs)}`
+        : `${elapsed} elapsed, ~${formatClock(event.etaMs)} left`,
+    );
   } else {
     parts.push(locale === 'zh' ? `已用 ${elapsed}` : `${elapsed} elapsed`);
   }

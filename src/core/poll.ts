@@ -67,7 +67,10 @@ export interface ProcessingSpeed {
 }
 
 /** A starting estimate, from the reference's example (10 s of video done in 26.5 s). */
-export const DEFAULT_PROCESSING_SPEED = { secPerVideoSec: 2.2, overheadSec: 4 } as const satisfies ProcessingSpeed;
+export const DEFAULT_PROCESSING_SPEED = {
+  secPerVideoSec: 2.2,
+  overheadSec: 4,
+} as const satisfies ProcessingSpeed;
 
 /** Expected time from submit to a terminal status for a clip of `videoSec` seconds. */
 export function expectedTaskMs(videoSec: number, speed: ProcessingSpeed = DEFAULT_PROCESSING_SPEED): number {

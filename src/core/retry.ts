@@ -8,7 +8,11 @@ export interface RetryOptions {
   readonly maxDelayMs: number;
 }
 
-export const DEFAULT_RETRY = { maxAttempts: 6, baseDelayMs: 500, maxDelayMs: 8_000 } as const satisfies RetryOptions;
+export const DEFAULT_RETRY = {
+  maxAttempts: 6,
+  baseDelayMs: 500,
+  maxDelayMs: 8_000,
+} as const satisfies RetryOptions;
 
 /**
  * Delay before retry number `attempt` (1-based): a uniform draw in [0, min(max, base·2^(attempt-1))],

@@ -157,7 +157,11 @@ export async function awaitTask(
     } catch (error) {
       if (isAbort(error) || options.signal?.aborted) throw error;
       if (error instanceof RemoteError && error.retryable) {
-        logger.warn('status query failed; polling on', { taskId, code: error.code, requestId: error.requestId });
+        logger.warn('status query failed; polling on', {
+          taskId,
+          code: error.code,
+          requestId: error.requestId,
+        });
         continue;
       }
       throw error;
@@ -184,7 +188,12 @@ export async function awaitTask(
           requestId: snapshot.requestId,
         });
       case 'canceled':
-        throw new RemoteError({ kind: 'task-failed', code: 'Canceled', message: 'The task was canceled', taskId });
+        throw new RemoteError({
+          kind: 'task-failed',
+          code: 'Canceled',
+          message: 'The task was canceled',
+          taskId,
+        });
       case 'unknown':
         // A task seen once as UNKNOWN right after submit may be a replica lagging; twice is gone.
         if (unknownStreak >= 2) {

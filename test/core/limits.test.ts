@@ -22,7 +22,9 @@ describe('checkVideo', () => {
   });
 
   it('accepts the exact boundaries: 30 s, 100 MB, 256 and 4096 px, 1.8:1', () => {
-    expect(checkVideo({ ...ok, durationSec: 30, sizeBytes: 100_000_000, displayWidth: 460.8, displayHeight: 256 })).toEqual([]);
+    expect(
+      checkVideo({ ...ok, durationSec: 30, sizeBytes: 100_000_000, displayWidth: 460.8, displayHeight: 256 }),
+    ).toEqual([]);
     expect(checkVideo({ ...ok, displayWidth: 4096, displayHeight: 2276 })).toEqual([]);
   });
 
@@ -54,14 +56,26 @@ describe('checkVideo', () => {
   });
 
   it('judges the displayed size, so a rotated portrait clip is checked as portrait', () => {
-    const portrait = { ...ok, width: 2000, height: 1000, rotationDeg: 90, displayWidth: 1000, displayHeight: 2000 };
+    const portrait = {
+      ...ok,
+      width: 2000,
+      height: 1000,
+      rotationDeg: 90,
+      displayWidth: 1000,
+      displayHeight: 2000,
+    };
     expect(checkVideo(portrait)).toEqual([
       { code: 'aspect-too-wide', width: 1000, height: 2000, ratio: 2, maxAspectRatio: 1.8 },
     ]);
   });
 
   it('turns an unreadable probe into one violation and says which are fixable', () => {
-    const violations = checkProbe({ kind: 'unreadable', reason: 'still-image', sizeBytes: 10, what: 'PNG image' });
+    const violations = checkProbe({
+      kind: 'unreadable',
+      reason: 'still-image',
+      sizeBytes: 10,
+      what: 'PNG image',
+    });
     expect(violations).toEqual([{ code: 'still-image', sizeBytes: 10, what: 'PNG image' }]);
     expect(allFixable(violations)).toBe(false);
     expect(allFixable(checkVideo({ ...ok, durationSec: 31 }))).toBe(true);

@@ -22,7 +22,9 @@ describe('poll schedule', () => {
   it('never sleeps past the start of the dense window', () => {
     for (let elapsed = 0; elapsed < 48_000; elapsed += 250) {
       const delay = nextPollDelayMs(elapsed, 60_000);
-      expect(elapsed + delay).toBeLessThanOrEqual(Math.max(48_000, elapsed + DEFAULT_POLL_SCHEDULE.denseIntervalMs));
+      expect(elapsed + delay).toBeLessThanOrEqual(
+        Math.max(48_000, elapsed + DEFAULT_POLL_SCHEDULE.denseIntervalMs),
+      );
     }
   });
 

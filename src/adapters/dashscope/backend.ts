@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import type { RestyleBackend, RestyleRequest, TaskSnapshot, TaskStatus } from '../../core/ports.ts';
 import { DashScopeClient, type DashScopeClientOptions, submitGateFor } from './client.ts';
 import { MODEL, SUBMIT_PATH, type SubmitBody, TASKS_PATH, type TaskReply, taskReply } from './wire.ts';
-import { z } from 'zod';
 
 /** Options of the backend: the client's, plus the account's submit rate. */
 export interface DashScopeBackendOptions extends DashScopeClientOptions {

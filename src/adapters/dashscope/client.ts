@@ -153,7 +153,11 @@ export class DashScopeClient {
   /** Makes a call, retrying throttling, 5xx, timeouts and network errors with backoff and jitter. */
   call<S extends z.ZodType>(
     spec: CallSpec<S>,
-    hooks: { beforeAttempt?: () => Promise<void>; onError?: (error: unknown) => void; retry?: RetryOptions } = {},
+    hooks: {
+      beforeAttempt?: () => Promise<void>;
+      onError?: (error: unknown) => void;
+      retry?: RetryOptions;
+    } = {},
   ): Promise<Reply<z.infer<S>>> {
     return withRetry(
       async () => {

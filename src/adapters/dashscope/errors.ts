@@ -12,14 +12,27 @@ export class DashScopeError extends RemoteError {
   }
 }
 
-const BILLING_CODES = new Set(['Arrearage', 'CommodityNotPurchased', 'Throttling.AllocationQuota', 'AllocationQuota']);
+const BILLING_CODES = new Set([
+  'Arrearage',
+  'CommodityNotPurchased',
+  'Throttling.AllocationQuota',
+  'AllocationQuota',
+]);
 
 /**
  * Classifies a DashScope error reply. Throttling, 5xx and 408 are worth retrying; auth, billing,
  * parameter and inspection errors are not.
  */
-export function classifyDashScopeError(status: number, code: string): { kind: RemoteErrorKind; retryable: boolean } {
-  if (code === 'InvalidApiKey' || status === 401 || code.startsWith('AccessDenied') || code === 'Model.AccessDenied') {
+export function classifyDashScopeError(
+  status: number,
+  code: string,
+): { kind: RemoteErrorKind; retryable: boolean } {
+  if (
+    code === 'InvalidApiKey' ||
+    status === 401 ||
+    code.startsWith('AccessDenied') ||
+    code === 'Model.AccessDenied'
+  ) {
     return { kind: 'auth', retryable: false };
   }
   if (BILLING_CODES.has(code) || code.endsWith('BillOverdue')) return { kind: 'billing', retryable: false };
@@ -36,7 +49,10 @@ export function classifyDashScopeError(status: number, code: string): { kind: Re
 }
 
 /** Parses `Retry-After` (seconds or an HTTP date) into milliseconds. */
-export function parseRetryAfterMs(header: string | string[] | undefined, nowMs = Date.now()): number | undefined {
+export function parseRetryAfterMs(
+  header: string | string[] | undefined,
+  nowMs = Date.now(),
+): number | undefined {
   const value = Array.isArray(header) ? header[0] : header;
   if (value === undefined || value.trim() === '') return undefined;
   const seconds = Number(value);
@@ -64,7 +80,9 @@ export function transportError(error: unknown, what: string): DashScopeError {
   const code = (error as { code?: string } | undefined)?.code ?? '';
   const causeCode = (error as { cause?: { code?: string } } | undefined)?.cause?.code ?? '';
   const isTimeout =
-    TIMEOUT_CODES.has(code) || TIMEOUT_CODES.has(causeCode) || (error as Error | undefined)?.name === 'TimeoutError';
+    TIMEOUT_CODES.has(code) ||
+    TIMEOUT_CODES.has(causeCode) ||
+    (error as Error | undefined)?.name === 'TimeoutError';
   const known = NETWORK_CODES.has(code) || NETWORK_CODES.has(causeCode);
   return new DashScopeError({
     kind: isTimeout ? 'timeout' : 'network',

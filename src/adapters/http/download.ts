@@ -51,19 +51,29 @@ export function describeUrl(url: string): string {
   }
 }
 
+/** Drops a body we will not read, without an unhandled abort error. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 /** Streams http(s) URLs to disk with a size cap; never holds the body in memory. */
 export class HttpDownloader implements Downloader {
   constructor(private readonly options: HttpDownloaderOptions = {}) {}
 
   /** Resolves once `destPath` holds the whole body; a partial file never stays behind. */
-  download(
+  async download(
     url: string,
     destPath: string,
     options: { maxBytes: number; signal?: AbortSignal; onProgress?: (progress: TransferProgress) => void },
   ): Promise<{ bytes: number }> {
     const protocol = new URL(url).protocol;
     if (protocol !== 'https:' && protocol !== 'http:') {
-      throw new RemoteError({ kind: 'parameter', code: 'UnsupportedUrl', message: 'Only http and https URLs can be fetched' });
+      throw new RemoteError({
+        kind: 'parameter',
+        code: 'UnsupportedUrl',
+        message: 'Only http and https URLs can be fetched',
+      });
     }
     return withRetry(() => this.once(url, destPath, options), {
       isRetryable: (error) => error instanceof RemoteError && error.retryable,
@@ -99,7 +109,7 @@ export class HttpDownloader implements Downloader {
       });
     }
     if (response.statusCode !== 200) {
-      response.body.destroy();
+      discard(response.body);
       const retryable = response.statusCode >= 500 || response.statusCode === 429;
       throw new RemoteError({
         kind: retryable ? 'server' : 'result',
@@ -112,7 +122,7 @@ export class HttpDownloader implements Downloader {
     const declared = Number(response.headers['content-length']);
     const totalBytes = Number.isFinite(declared) && declared >= 0 ? declared : undefined;
     if (totalBytes !== undefined && totalBytes > options.maxBytes) {
-      response.body.destroy();
+      discard(response.body);
       throw new TooLargeError(totalBytes, options.maxBytes, true);
     }
     let bytes = 0;

@@ -189,9 +189,13 @@ export function describeRemoteError(error: RemoteError, locale: Locale): string 
         ? 'DashScope 账户欠费或免费额度已用完。'
         : 'The DashScope account is out of credit or free quota.';
     case 'throttled':
-      return zh ? 'DashScope 繁忙（限流），稍后再试。' : 'DashScope is busy (rate limited); try again shortly.';
+      return zh
+        ? 'DashScope 繁忙（限流），稍后再试。'
+        : 'DashScope is busy (rate limited); try again shortly.';
     case 'parameter':
-      return zh ? `DashScope 拒绝了请求：${error.message}` : `DashScope refused the request: ${error.message}`;
+      return zh
+        ? `DashScope 拒绝了请求：${error.message}`
+        : `DashScope refused the request: ${error.message}`;
     case 'inspection':
       return zh
         ? '视频内容未通过 DashScope 的内容审核。'
@@ -199,13 +203,17 @@ export function describeRemoteError(error: RemoteError, locale: Locale): string 
     case 'server':
       return zh ? 'DashScope 服务出错，稍后再试。' : 'DashScope had an internal error; try again later.';
     case 'timeout':
-      return zh ? `DashScope 没有及时响应：${error.message}` : `DashScope did not answer in time: ${error.message}`;
+      return zh
+        ? `DashScope 没有及时响应：${error.message}`
+        : `DashScope did not answer in time: ${error.message}`;
     case 'network':
       return zh ? `无法连接 DashScope：${error.message}` : `Could not reach DashScope: ${error.message}`;
     case 'task-failed':
       return describeTaskFailure(error.code, error.message, locale);
     case 'task-lost':
-      return zh ? 'DashScope 已找不到这个任务（已过期）。' : 'DashScope no longer knows the task (it expired).';
+      return zh
+        ? 'DashScope 已找不到这个任务（已过期）。'
+        : 'DashScope no longer knows the task (it expired).';
     case 'result':
       return zh ? `无法取回结果：${error.message}` : `Could not fetch the result: ${error.message}`;
     default:
@@ -221,9 +229,13 @@ function describeTaskFailure(code: string, message: string, locale: Locale): str
     case 'InvalidParameter.VideoFormat':
       return zh ? 'DashScope 无法读取这个视频。' : 'DashScope could not read the video.';
     case 'InternalError.Algo':
-      return zh ? '模型处理出错，可以再试一次。' : 'The model failed while processing; trying again may work.';
+      return zh
+        ? '模型处理出错，可以再试一次。'
+        : 'The model failed while processing; trying again may work.';
     case 'InternalError.FileUpload':
-      return zh ? 'DashScope 保存结果失败，可以再试一次。' : 'DashScope failed to store the result; trying again may work.';
+      return zh
+        ? 'DashScope 保存结果失败，可以再试一次。'
+        : 'DashScope failed to store the result; trying again may work.';
     case 'Canceled':
       return zh ? '任务已取消。' : 'The task was canceled.';
     default:

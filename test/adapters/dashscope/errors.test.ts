@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { normaliseStatus } from '../../../src/adapters/dashscope/backend.ts';
-import { classifyDashScopeError, parseRetryAfterMs, transportError } from '../../../src/adapters/dashscope/errors.ts';
+import {
+  classifyDashScopeError,
+  parseRetryAfterMs,
+  transportError,
+} from '../../../src/adapters/dashscope/errors.ts';
 
 describe('DashScope error mapping', () => {
   it.each([
@@ -39,9 +43,15 @@ describe('DashScope error mapping', () => {
   });
 
   it('treats connection failures and timeouts as retryable', () => {
-    const refused = transportError(Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }), 'Could not x');
+    const refused = transportError(
+      Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }),
+      'Could not x',
+    );
     expect(refused).toMatchObject({ kind: 'network', code: 'ECONNREFUSED', retryable: true });
-    const slow = transportError(Object.assign(new Error('t'), { code: 'UND_ERR_HEADERS_TIMEOUT' }), 'Could not x');
+    const slow = transportError(
+      Object.assign(new Error('t'), { code: 'UND_ERR_HEADERS_TIMEOUT' }),
+      'Could not x',
+    );
     expect(slow).toMatchObject({ kind: 'timeout', code: 'RequestTimeOut', retryable: true });
   });
 

@@ -52,10 +52,20 @@ describe('user wording', () => {
   });
 
   it('describes fit changes and remote failures', () => {
-    expect(describeFitChange({ kind: 'trim', fromSec: 41.2, toSec: 30 }, 'en')).toBe('trimmed from 41.2 s to 30 s');
-    const auth = new RemoteError({ kind: 'auth', code: 'InvalidApiKey', message: 'Invalid API-key provided.' });
+    expect(describeFitChange({ kind: 'trim', fromSec: 41.2, toSec: 30 }, 'en')).toBe(
+      'trimmed from 41.2 s to 30 s',
+    );
+    const auth = new RemoteError({
+      kind: 'auth',
+      code: 'InvalidApiKey',
+      message: 'Invalid API-key provided.',
+    });
     expect(describeRemoteError(auth, 'en')).toContain('API key');
-    const failed = new RemoteError({ kind: 'task-failed', code: 'InvalidParameter.FileDownload', message: 'x' });
+    const failed = new RemoteError({
+      kind: 'task-failed',
+      code: 'InvalidParameter.FileDownload',
+      message: 'x',
+    });
     expect(describeRemoteError(failed, 'zh')).toContain('下载');
   });
 
