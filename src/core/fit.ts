@@ -1,4 +1,4 @@
-import type { Container } from './limits.ts';
+import { type Container, checkVideo, DEFAULT_LIMITS, type VideoFacts, type VideoLimits } from './limits.ts';
 
 /** Width and height in pixels, as displayed. */
 export interface Size {
@@ -13,6 +13,7 @@ export type FitChange =
   | { readonly kind: 'crop'; readonly from: Size; readonly to: Size }
   | { readonly kind: 'reencode'; readonly fromCodec: string; readonly toCodec: string }
   | { readonly kind: 'remux'; readonly fromContainer: Container; readonly toContainer: Container }
+  /** `fromBytes` is the estimated output size without a bitrate cap (after trimming and scaling). */
   | { readonly kind: 'shrink'; readonly fromBytes: number; readonly maxBytes: number };
 
 /** How to transcode a clip so it complies, and what that changes. */
@@ -23,7 +24,124 @@ export interface FitPlan {
   /** Crop applied before scaling, centred; equal to the input display size when nothing is cropped. */
   readonly crop: Size;
   readonly maxDurationSec: number;
+  /**
+   * Where to cut (ffmpeg's `-t`), or `undefined` to keep everything. A little short of
+   * `maxDurationSec`, because the last frame kept lasts one frame period past its start.
+   */
+  readonly trimToSec: number | undefined;
+  /** Expected output duration: the input's, or `trimToSec` when trimmed. */
+  readonly durationSec: number;
   /** Target video bitrate when the size must shrink; `undefined` lets the encoder choose quality. */
   readonly videoBitrateKbps: number | undefined;
   readonly maxSizeBytes: number;
+}
+
+/** Codec every fitted clip is encoded with. */
+export const FIT_VIDEO_CODEC = 'h264';
+/** Container every fitted clip is written in. */
+export const FIT_CONTAINER: Container = 'mp4';
+/** Audio bitrate of fitted clips (AAC). */
+export const FIT_AUDIO_BITRATE_KBPS = 128;
+/** Share of `maxSizeBytes` a size-capped encode aims for, leaving room for container overhead and overshoot. */
+export const FIT_SIZE_MARGIN = 0.9;
+/** Frame period assumed when the frame rate is unknown. */
+const FALLBACK_FRAME_SEC = 0.1;
+/** Never ask the encoder for less than this, however long the clip. */
+const MIN_VIDEO_BITRATE_KBPS = 100;
+
+// Floating-point noise (200 × 1.28 = 256.00000000000003) must not push a side to the next even number.
+const EPSILON = 1e-6;
+
+function floorEven(value: number): number {
+  return 2 * Math.floor(value / 2 + EPSILON);
+}
+
+function ceilEven(value: number): number {
+  return 2 * Math.ceil(value / 2 - EPSILON);
+}
+
+function sameSize(a: Size, b: Size): boolean {
+  return a.width === b.width && a.height === b.height;
+}
+
+/** The centred crop that brings the long side down to `maxAspectRatio` times the short side. */
+function cropToAspect(display: Size, maxAspectRatio: number): Size {
+  const landscape = display.width >= display.height;
+  const long = landscape ? display.width : display.height;
+  const short = landscape ? display.height : display.width;
+  if (long / Math.max(1, short) <= maxAspectRatio + 1e-9) return display;
+  // Crop rather than pad: bars would be restyled along with the picture.
+  const croppedLong = Math.max(short, floorEven(short * maxAspectRatio));
+  return landscape ? { width: croppedLong, height: short } : { width: short, height: croppedLong };
+}
+
+/** The even size closest to `crop`'s aspect with both sides within the limits. */
+function scaleWithin(crop: Size, limits: VideoLimits): Size {
+  const landscape = crop.width >= crop.height;
+  const long = landscape ? crop.width : crop.height;
+  const short = Math.max(1, landscape ? crop.height : crop.width);
+  let factor = 1;
+  if (short < limits.minSidePx) factor = limits.minSidePx / short;
+  if (long * factor > limits.maxSidePx) factor = limits.maxSidePx / long;
+  const minSide = ceilEven(limits.minSidePx);
+  const maxSide = floorEven(limits.maxSidePx);
+  // Long side rounds down and short side up, so rounding never widens the aspect ratio.
+  const scaledLong = Math.min(maxSide, Math.max(minSide, floorEven(long * factor)));
+  const scaledShort = Math.min(scaledLong, maxSide, Math.max(minSide, ceilEven(short * factor)));
+  return landscape ? { width: scaledLong, height: scaledShort } : { width: scaledShort, height: scaledLong };
+}
+
+/**
+ * How to transcode `facts` so the clip passes `checkVideo`: trim, centre-crop, scale, re-encode to
+ * H.264 in MP4 and, when the estimate is too big, cap the bitrate. `undefined` when nothing is wrong.
+ */
+export function planFit(facts: VideoFacts, limits: VideoLimits = DEFAULT_LIMITS): FitPlan | undefined {
+  if (checkVideo(facts, limits).length === 0) return undefined;
+  const changes: FitChange[] = [];
+
+  let trimToSec: number | undefined;
+  if (facts.durationSec > limits.maxDurationSec) {
+    // A cut at 30 s keeps the frame starting at 29.97 s, which ends at 30.003 s; stop 1.5 frames early.
+    // Rates above 60 fps are more often timebase artefacts than real; assume 60 for the margin.
+    const frameSec = facts.frameRate ? 1 / Math.min(facts.frameRate, 60) : FALLBACK_FRAME_SEC;
+    trimToSec = Math.max(0, Math.floor((limits.maxDurationSec - 1.5 * frameSec) * 1000) / 1000);
+    changes.push({ kind: 'trim', fromSec: facts.durationSec, toSec: limits.maxDurationSec });
+  }
+  const durationSec = trimToSec ?? facts.durationSec;
+
+  const display: Size = { width: facts.displayWidth, height: facts.displayHeight };
+  const crop = cropToAspect(display, limits.maxAspectRatio);
+  if (!sameSize(crop, display)) changes.push({ kind: 'crop', from: display, to: crop });
+  const size = scaleWithin(crop, limits);
+  if (!sameSize(size, crop)) changes.push({ kind: 'scale', from: crop, to: size });
+
+  if (facts.codec !== FIT_VIDEO_CODEC) {
+    changes.push({ kind: 'reencode', fromCodec: facts.codec, toCodec: FIT_VIDEO_CODEC });
+  }
+  if (facts.container !== FIT_CONTAINER) {
+    changes.push({ kind: 'remux', fromContainer: facts.container, toContainer: FIT_CONTAINER });
+  }
+
+  // Bytes scale roughly with duration and pixel count; the input's own bitrate is the best guess we have.
+  const durationShare = facts.durationSec > 0 ? durationSec / facts.durationSec : 1;
+  const pixelShare = (size.width * size.height) / Math.max(1, display.width * display.height);
+  const estimatedBytes = Math.round(facts.sizeBytes * durationShare * pixelShare);
+  let videoBitrateKbps: number | undefined;
+  if (estimatedBytes > limits.maxSizeBytes) {
+    const budgetKbps = (limits.maxSizeBytes * FIT_SIZE_MARGIN * 8) / Math.max(1, durationSec) / 1000;
+    const audioKbps = facts.hasAudio ? FIT_AUDIO_BITRATE_KBPS : 0;
+    videoBitrateKbps = Math.max(MIN_VIDEO_BITRATE_KBPS, Math.floor(budgetKbps - audioKbps));
+    changes.push({ kind: 'shrink', fromBytes: estimatedBytes, maxBytes: limits.maxSizeBytes });
+  }
+
+  return {
+    changes,
+    size,
+    crop,
+    maxDurationSec: limits.maxDurationSec,
+    trimToSec,
+    durationSec,
+    videoBitrateKbps,
+    maxSizeBytes: limits.maxSizeBytes,
+  };
 }

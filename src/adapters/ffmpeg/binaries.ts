@@ -8,7 +8,7 @@ import { join } from 'node:path';
 export interface FfmpegBinaries {
   readonly ffmpeg: string;
   readonly ffprobe: string;
-  /** Extra environment variables for the processes (the npm-shipped ffprobe needs GCONV_PATH). */
+  /** Extra environment variables for the processes (static ffprobe builds need GCONV_PATH). */
   readonly env: Readonly<Record<string, string>>;
   /** Where the binaries came from, for logs and `restyle doctor`-style messages. */
   readonly source: 'env' | 'system' | 'npm';
@@ -41,15 +41,18 @@ let cached: FfmpegBinaries | undefined;
  */
 export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env): FfmpegBinaries {
   if (cached && env === process.env) return cached;
+  // Static ffprobe builds crash on MPEG-TS while loading iconv modules; an empty GCONV_PATH makes
+  // them skip those, and dynamically linked builds do not mind.
+  const gconv = join(tmpdir(), 'restyle-empty-gconv');
+  mkdirSync(gconv, { recursive: true });
+  const runEnv = { GCONV_PATH: gconv };
   let result: FfmpegBinaries;
-  const fromEnvFfmpeg = env.FFMPEG_PATH;
-  const fromEnvFfprobe = env.FFPROBE_PATH;
   const systemFfmpeg = onPath('ffmpeg');
   const systemFfprobe = onPath('ffprobe');
-  if (fromEnvFfmpeg && fromEnvFfprobe) {
-    result = { ffmpeg: fromEnvFfmpeg, ffprobe: fromEnvFfprobe, env: {}, source: 'env' };
+  if (env.FFMPEG_PATH && env.FFPROBE_PATH) {
+    result = { ffmpeg: env.FFMPEG_PATH, ffprobe: env.FFPROBE_PATH, env: runEnv, source: 'env' };
   } else if (systemFfmpeg && systemFfprobe) {
-    result = { ffmpeg: systemFfmpeg, ffprobe: systemFfprobe, env: {}, source: 'system' };
+    result = { ffmpeg: systemFfmpeg, ffprobe: systemFfprobe, env: runEnv, source: 'system' };
   } else {
     const ffmpeg = npmBinary('@ffmpeg-installer/ffmpeg');
     const ffprobe = npmBinary('@ffprobe-installer/ffprobe');
@@ -59,11 +62,7 @@ export function resolveFfmpeg(env: NodeJS.ProcessEnv = process.env): FfmpegBinar
           'to get the bundled builds, or set FFMPEG_PATH and FFPROBE_PATH.',
       );
     }
-    // The static ffprobe build crashes on MPEG-TS while loading iconv modules; an empty
-    // GCONV_PATH makes it skip them.
-    const gconv = join(tmpdir(), 'restyle-empty-gconv');
-    mkdirSync(gconv, { recursive: true });
-    result = { ffmpeg, ffprobe, env: { GCONV_PATH: gconv }, source: 'npm' };
+    result = { ffmpeg, ffprobe, env: runEnv, source: 'npm' };
   }
   if (env === process.env) cached = result;
   return result;
