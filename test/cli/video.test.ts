@@ -323,3 +323,24 @@ describe('remote failures and interruption', () => {
     }
   });
 });
+
+describe('other commands', () => {
+  it('npm start (restyle run) says which chat platform is missing and exits non-zero', async () => {
+    const run = await restyle(['run']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('TELEGRAM_BOT_TOKEN');
+    expect(run.stderr).toContain('DISCORD_TOKEN');
+  });
+
+  it('lists the styles with their aliases', async () => {
+    const run = await restyle(['styles']);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim().split('\n')).toHaveLength(8);
+    expect(run.stdout).toContain('3d-cartoon');
+  });
+
+  it('prints usage for help and rejects an unknown command', async () => {
+    expect((await restyle(['help'])).stdout).toContain('restyle video <file-or-url>');
+    expect((await restyle(['frobnicate'])).code).toBe(2);
+  });
+});
