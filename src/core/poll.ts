@@ -1,7 +1,10 @@
 /** Tuning of the status-polling schedule. */
 export interface PollScheduleOptions {
-  /** Interval near the expected end, where completion is most likely. */
+  /** Longest interval near the expected end, where completion is most likely. */
   readonly denseIntervalMs: number;
+  /** Near the end, short tasks poll every `denseFraction` of their expected time (not below the floor). */
+  readonly denseFraction: number;
+  readonly minDenseIntervalMs: number;
   /** Longest interval, far from the expected end or long after it. */
   readonly maxIntervalMs: number;
   /** Shortest interval while far from the end; also the first delay with no estimate. */
@@ -17,6 +20,8 @@ export interface PollScheduleOptions {
 /** Defaults: ≤ 0.5 q/s on average, ≤ 2.5 q/s at the densest (the account allows 20 q/s). */
 export const DEFAULT_POLL_SCHEDULE = {
   denseIntervalMs: 400,
+  denseFraction: 0.04,
+  minDenseIntervalMs: 100,
   maxIntervalMs: 5_000,
   minSparseIntervalMs: 1_000,
   windowStartFraction: 0.8,
@@ -42,20 +47,22 @@ export function nextPollDelayMs(
     // No estimate: the SDKs' ramp (1, 1, 2, 2, 4… s), capped.
     return clamp(elapsedMs * 0.25, options.minSparseIntervalMs, options.maxIntervalMs);
   }
+  // Short tasks poll more densely so the lane hands over quickly (a 3 s task: every 120 ms).
+  const denseMs = clamp(
+    expectedMs * options.denseFraction,
+    options.minDenseIntervalMs,
+    options.denseIntervalMs,
+  );
   const windowStartMs = expectedMs * options.windowStartFraction;
   const windowEndMs = expectedMs * options.windowEndFraction;
   if (elapsedMs < windowStartMs) {
     // Halve the distance to the window each time: few queries far out, none overshooting it.
     const untilWindowMs = windowStartMs - elapsedMs;
-    return clamp(untilWindowMs / 2, options.denseIntervalMs, options.maxIntervalMs);
+    return clamp(untilWindowMs / 2, denseMs, options.maxIntervalMs);
   }
-  if (elapsedMs <= windowEndMs) return options.denseIntervalMs;
+  if (elapsedMs <= windowEndMs) return denseMs;
   const overrunSec = (elapsedMs - windowEndMs) / 1000;
-  return clamp(
-    options.denseIntervalMs + overrunSec * options.overrunGrowthMsPerSec,
-    options.denseIntervalMs,
-    options.maxIntervalMs,
-  );
+  return clamp(denseMs + overrunSec * options.overrunGrowthMsPerSec, denseMs, options.maxIntervalMs);
 }
 
 /** What is known in advance about how long a task takes. */

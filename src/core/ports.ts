@@ -1,4 +1,5 @@
 import type { FitPlan } from './fit.ts';
+import type { RestyleJob } from './job.ts';
 import type { ProbeResult } from './limits.ts';
 
 /** Time, injectable so tests can drive it. */
@@ -100,4 +101,20 @@ export interface Downloader {
     destPath: string,
     options: { maxBytes: number; signal?: AbortSignal; onProgress?: (progress: TransferProgress) => void },
   ): Promise<{ bytes: number }>;
+}
+
+/** Durable job state and small service records (speed model, result cache). */
+export interface JobStore {
+  /** Writes the job; resolves once it is durable. Terminal jobs may expire after a while. */
+  save(job: RestyleJob): Promise<void>;
+  get(id: string): Promise<RestyleJob | undefined>;
+  /** Every stored job, in no particular order. */
+  list(): Promise<RestyleJob[]>;
+  delete(id: string): Promise<void>;
+  /** Reads a small record; `undefined` when absent or expired. */
+  getRecord<T>(key: string): Promise<T | undefined>;
+  /** Writes a small record; it expires after `ttlMs` when given. */
+  setRecord<T>(key: string, value: T, ttlMs?: number): Promise<void>;
+  /** Releases connections and file handles. */
+  close(): Promise<void>;
 }

@@ -1,0 +1,98 @@
+import type { FitChange } from './fit.ts';
+import type { LimitViolation } from './limits.ts';
+import type { HostedMedia } from './ports.ts';
+
+/** Who asked: fairness and per-user caps are keyed by `key` (e.g. `telegram:12345`, `cli:alice`). */
+export interface Requester {
+  readonly key: string;
+  /** Shown to operators; never used for decisions. */
+  readonly name?: string;
+  /** May cancel anyone's job. */
+  readonly operator?: boolean;
+}
+
+/**
+ * Where the result goes, opaque to core: each platform stores what it needs to deliver (chat id,
+ * message id, output path…). Never a secret or a platform file URL.
+ */
+export type Delivery = Readonly<Record<string, string | number | boolean | null>> & {
+  readonly platform: string;
+};
+
+/** A failure, as stored: enough to explain it and to trace it with DashScope. */
+export interface JobFailure {
+  readonly kind: string;
+  readonly code: string;
+  readonly message: string;
+  readonly requestId?: string | undefined;
+  readonly taskId?: string | undefined;
+}
+
+/** A job's state; `updatedAtMs` is on the job. */
+export type JobState =
+  /** Accepted and checked; waiting for the lane. `media` is set once fitted and hosted. */
+  | { readonly kind: 'waiting'; readonly media?: HostedMedia | undefined }
+  /** Written just before the submit call, so a crash here is known to be ambiguous. */
+  | { readonly kind: 'submitting'; readonly media: HostedMedia; readonly startedAtMs: number }
+  /** The remote task exists; its id is saved, it is never submitted again. */
+  | {
+      readonly kind: 'submitted';
+      readonly taskId: string;
+      readonly submittedAtMs: number;
+      readonly remote: 'pending' | 'running';
+    }
+  /** The task succeeded; the result is being fetched. */
+  | {
+      readonly kind: 'fetching';
+      readonly taskId: string;
+      readonly outputUrl: string;
+      readonly billedSec?: number;
+    }
+  /** The result is local and waits to be handed to the requester. */
+  | {
+      readonly kind: 'fetched';
+      readonly taskId: string;
+      readonly resultPath: string;
+      readonly cached: boolean;
+    }
+  | { readonly kind: 'delivered'; readonly taskId: string; readonly cached: boolean; readonly atMs: number }
+  | { readonly kind: 'failed'; readonly failure: JobFailure }
+  | { readonly kind: 'canceled'; readonly by: string; readonly remote: 'none' | 'canceled' | 'running' }
+  | { readonly kind: 'rejected'; readonly violations: readonly LimitViolation[] };
+
+export type JobStateKind = JobState['kind'];
+
+/** States after which nothing more happens to a job. */
+export const TERMINAL_STATES: ReadonlySet<JobStateKind> = new Set([
+  'delivered',
+  'failed',
+  'canceled',
+  'rejected',
+]);
+
+/** True once nothing more happens to the job. */
+export function isTerminal(state: JobState): boolean {
+  return TERMINAL_STATES.has(state.kind);
+}
+
+/** One restyle request as the queue and the store know it. */
+export interface RestyleJob {
+  readonly id: string;
+  /** Arrival order across the whole service (fairness ties, restart order). */
+  readonly seq: number;
+  readonly requester: Requester;
+  readonly delivery: Delivery;
+  /** Local path of the input (a copy the service owns). */
+  readonly inputPath: string;
+  /** sha256 of the input's bytes: the result cache key, with style and fps. */
+  readonly inputHash: string;
+  readonly styleId: number;
+  readonly fps: number;
+  /** Clip length once fitted, for ETAs and polling. */
+  readonly durationSec: number;
+  /** What fitting will change (empty when the clip complies as it is). */
+  readonly changes: readonly FitChange[];
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+  readonly state: JobState;
+}
