@@ -25,6 +25,15 @@ export const configSchema = z.object({
   DASHSCOPE_TASK_TIMEOUT_SEC: numberFrom(10, 86_400).default(1_800),
   RESTYLE_MAX_RESULT_BYTES: z.coerce.number().int().positive().default(500_000_000),
   RESTYLE_WORK_DIR: z.string().min(1).default(join(tmpdir(), 'restyle')),
+  /** Jobs' inputs and results that must survive a restart. */
+  RESTYLE_DATA_DIR: z.string().min(1).default('./data'),
+  STORE_URL: z
+    .string()
+    .regex(/^(sqlite|redis|rediss):\/\//, 'must start with sqlite://, redis:// or rediss://')
+    .default('sqlite://./data/restyle.sqlite'),
+  QUEUE_MAX_WAITING_PER_USER: z.coerce.number().int().min(1).max(1_000).default(2),
+  QUEUE_MAX_WAITING_TOTAL: z.coerce.number().int().min(1).max(100_000).default(200),
+  RESULT_CACHE_HOURS: numberFrom(0, 24).default(24),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   FFMPEG_PATH: z.string().min(1).optional(),
   FFPROBE_PATH: z.string().min(1).optional(),
@@ -34,7 +43,7 @@ export const configSchema = z.object({
 export type AppConfig = z.infer<typeof configSchema>;
 
 /** Variables whose values are secrets and are never echoed. */
-const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD/i;
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|STORE_URL/i;
 
 /** Thrown with every configuration problem listed, secret values never shown. */
 export class ConfigError extends Error {

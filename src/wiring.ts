@@ -1,19 +1,36 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DashScopeBackend } from './adapters/dashscope/backend.ts';
 import { DashScopeTempUpload } from './adapters/dashscope/upload.ts';
 import { resolveFfmpeg } from './adapters/ffmpeg/binaries.ts';
 import { FfprobeVideoProbe } from './adapters/ffmpeg/probe.ts';
 import { FfmpegTranscoder } from './adapters/ffmpeg/transcode.ts';
+import { LocalServiceFiles } from './adapters/files/local-files.ts';
 import { HttpDownloader } from './adapters/http/download.ts';
+import { createJobStore } from './adapters/store/create-store.ts';
 import type { AppConfig } from './config.ts';
 import { systemClock } from './core/clock.ts';
 import { DEFAULT_LIMITS } from './core/limits.ts';
-import type { Logger } from './core/ports.ts';
-import type { RunnerDeps } from './core/runner.ts';
+import type { JobStore, Logger } from './core/ports.ts';
+import { type DeliverySink, RestyleService, type ServiceDeps } from './core/service.ts';
+import { SpeedModel } from './core/speed.ts';
 
-/** Builds the runner's dependencies from the configuration; temporary files go under `workDir`. */
-export function createRunnerDeps(config: AppConfig, logger: Logger, workDir: string): RunnerDeps {
+/** The service, its store and where its temporary files go. */
+export interface Wired {
+  readonly service: RestyleService;
+  readonly store: JobStore;
+  readonly deps: ServiceDeps;
+  /** Removes temporary files and closes the store. */
+  close(): Promise<void>;
+}
+
+/** Builds the adapters and the service from the configuration; `sinks` deliver per platform. */
+export async function createService(
+  config: AppConfig,
+  logger: Logger,
+  sinks: ReadonlyMap<string, DeliverySink>,
+): Promise<Wired> {
   const backend = new DashScopeBackend({
     apiKey: config.DASHSCOPE_API_KEY,
     baseUrl: config.DASHSCOPE_BASE_URL,
@@ -25,7 +42,10 @@ export function createRunnerDeps(config: AppConfig, logger: Logger, workDir: str
     ...(config.FFMPEG_PATH ? { FFMPEG_PATH: config.FFMPEG_PATH } : {}),
     ...(config.FFPROBE_PATH ? { FFPROBE_PATH: config.FFPROBE_PATH } : {}),
   });
-  return {
+  const workDir = join(config.RESTYLE_WORK_DIR, randomUUID());
+  mkdirSync(workDir, { recursive: true });
+  const store = await createJobStore(config.STORE_URL);
+  const deps: ServiceDeps = {
     probe: new FfprobeVideoProbe({ binaries }),
     transcoder: new FfmpegTranscoder({ binaries }),
     host: new DashScopeTempUpload(backend.client),
@@ -34,13 +54,32 @@ export function createRunnerDeps(config: AppConfig, logger: Logger, workDir: str
     clock: systemClock,
     logger,
     limits: DEFAULT_LIMITS,
-    speed: {
-      secPerVideoSec: config.DASHSCOPE_SEC_PER_VIDEO_SEC,
-      overheadSec: config.DASHSCOPE_TASK_OVERHEAD_SEC,
-    },
     taskTimeoutMs: config.DASHSCOPE_TASK_TIMEOUT_SEC * 1000,
     maxResultBytes: config.RESTYLE_MAX_RESULT_BYTES,
-    workDir,
     tempPath: (suffix) => join(workDir, `${randomUUID()}${suffix}`),
+    store,
+    files: new LocalServiceFiles(config.RESTYLE_DATA_DIR),
+    sinks,
+    speed: new SpeedModel({
+      secPerVideoSec: config.DASHSCOPE_SEC_PER_VIDEO_SEC,
+      overheadSec: config.DASHSCOPE_TASK_OVERHEAD_SEC,
+    }),
+    queueLimits: {
+      maxWaitingPerUser: config.QUEUE_MAX_WAITING_PER_USER,
+      maxWaitingTotal: config.QUEUE_MAX_WAITING_TOTAL,
+    },
+    resultCacheTtlMs: config.RESULT_CACHE_HOURS * 3_600_000,
+    newId: () => randomUUID(),
+  };
+  const service = new RestyleService(deps);
+  return {
+    service,
+    store,
+    deps,
+    async close() {
+      await store.close();
+      const { rm } = await import('node:fs/promises');
+      await rm(workDir, { recursive: true, force: true });
+    },
   };
 }

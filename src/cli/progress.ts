@@ -1,6 +1,7 @@
 import { describePhase, formatBytes, formatClock } from '../bots/shared/messages.ts';
-import type { Phase, ProgressEvent } from '../core/runner.ts';
+import type { JobStatus } from '../core/service.ts';
 import type { Locale } from '../core/styles.ts';
+import type { Phase, ProgressEvent } from '../core/task.ts';
 
 /** A text bar: `███████░░░░░░░` for a fraction in [0, 1]. */
 export function progressBar(fraction: number, width = 20): string {
@@ -11,6 +12,8 @@ export function progressBar(fraction: number, width = 20): string {
 /** One status line: phase, bar when known, elapsed and time left. */
 export function formatProgressLine(event: ProgressEvent, locale: Locale): string {
   const parts = [describePhase(event.phase, locale)];
+  if (event.position !== undefined)
+    parts.push(locale === 'zh' ? `第 ${event.position} 位` : `#${event.position} in line`);
   if (event.fraction !== undefined) {
     parts.push(`${progressBar(event.fraction)} ${Math.floor(event.fraction * 100)}%`);
   }
@@ -34,11 +37,38 @@ export function formatProgressLine(event: ProgressEvent, locale: Locale): string
   return parts.join('  ');
 }
 
+/** Turns a job's status into a progress event; `elapsedMs` counts from `startedAtMs`. */
+export function progressFromStatus(status: JobStatus, startedAtMs: number, nowMs: number): ProgressEvent {
+  const { state } = status.job;
+  const elapsedMs = nowMs - startedAtMs;
+  const eta = status.etaMs === undefined ? {} : { etaMs: status.etaMs };
+  switch (state.kind) {
+    case 'waiting':
+      return { phase: 'queued', elapsedMs, position: status.position, ...eta };
+    case 'submitting':
+      return { phase: 'submitting', elapsedMs, ...eta };
+    case 'submitted':
+      return {
+        phase: state.remote === 'running' ? 'running' : 'pending',
+        elapsedMs,
+        taskId: state.taskId,
+        fraction: status.fraction ?? 0,
+        ...eta,
+      };
+    case 'fetching':
+    case 'fetched':
+      return { phase: 'fetching', elapsedMs, taskId: state.taskId };
+    default:
+      return { phase: 'done', elapsedMs };
+  }
+}
+
 /** Shows progress on stderr: a live line on a terminal, plain lines otherwise. */
 export class ProgressReporter {
   private last: ProgressEvent | undefined;
   private lastAtMs = 0;
   private lastPlainPhase: Phase | undefined;
+  private lastPlainPosition: number | undefined;
   private lastPlainAtMs = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -48,6 +78,8 @@ export class ProgressReporter {
     private readonly live: boolean = Boolean(stream.isTTY),
     /** In plain mode, repeat the line at most this often within one phase. */
     private readonly plainEveryMs = 10_000,
+    /** Put before every line, e.g. the input's name when several run at once. */
+    private readonly prefix = '',
   ) {}
 
   /** Takes a progress event from the runner. */
@@ -61,10 +93,12 @@ export class ProgressReporter {
       return;
     }
     const now = Date.now();
-    if (event.phase !== this.lastPlainPhase || now - this.lastPlainAtMs >= this.plainEveryMs) {
+    const moved = event.phase !== this.lastPlainPhase || event.position !== this.lastPlainPosition;
+    if (moved || now - this.lastPlainAtMs >= this.plainEveryMs) {
       this.lastPlainPhase = event.phase;
+      this.lastPlainPosition = event.position;
       this.lastPlainAtMs = now;
-      this.stream.write(`${formatProgressLine(event, this.locale)}\n`);
+      this.stream.write(`${this.prefix}${formatProgressLine(event, this.locale)}\n`);
     }
   }
 

@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import { AbortedError, isAbort, RemoteError } from './errors.ts';
-import { RoundRobinQueue } from './fairness.ts';
+import { FairQueue } from './fairness.ts';
 import { type FitChange, planFit } from './fit.ts';
 import {
   type Delivery,
@@ -10,10 +10,19 @@ import {
   type Requester,
   type RestyleJob,
 } from './job.ts';
+import type { VideoLimits } from './limits.ts';
 import { allFixable, checkProbe, type LimitViolation } from './limits.ts';
-import type { HostedMedia, JobStore, TaskSnapshot } from './ports.ts';
-import { awaitTask, estimateFraction, type RunnerDeps } from './runner.ts';
+import type {
+  Downloader,
+  HostedMedia,
+  JobStore,
+  MediaHost,
+  TaskSnapshot,
+  Transcoder,
+  VideoProbe,
+} from './ports.ts';
 import { SPEED_RECORD_KEY, type SpeedModel, type SpeedRecord } from './speed.ts';
+import { awaitTask, estimateFraction, type TaskDeps } from './task.ts';
 
 /** Hands a finished result to whoever asked, on their platform. */
 export interface DeliverySink {
@@ -47,22 +56,16 @@ export const DEFAULT_QUEUE_LIMITS = {
 } as const satisfies QueueLimits;
 
 /** Everything the service needs from outside. */
-export interface ServiceDeps
-  extends Pick<
-    RunnerDeps,
-    | 'probe'
-    | 'transcoder'
-    | 'host'
-    | 'backend'
-    | 'downloader'
-    | 'clock'
-    | 'logger'
-    | 'limits'
-    | 'poll'
-    | 'taskTimeoutMs'
-    | 'maxResultBytes'
-    | 'tempPath'
-  > {
+export interface ServiceDeps extends TaskDeps {
+  readonly probe: VideoProbe;
+  readonly transcoder: Transcoder;
+  readonly host: MediaHost;
+  readonly downloader: Downloader;
+  readonly limits: VideoLimits;
+  /** Largest result accepted from the backend. */
+  readonly maxResultBytes: number;
+  /** Makes a fresh temporary file name. */
+  readonly tempPath: (suffix: string) => string;
   readonly store: JobStore;
   readonly files: ServiceFiles;
   /** Delivery per platform (`job.delivery.platform`). */
@@ -165,7 +168,7 @@ function failureOf(error: unknown): JobFailure {
  * fitting and uploading happen ahead of a job's turn, and fetching and delivery after it.
  */
 export class RestyleService {
-  private readonly waiting = new RoundRobinQueue<{ id: string; requesterKey: string }>();
+  private readonly waiting = new FairQueue<{ id: string; requesterKey: string }>();
   private readonly jobs = new Map<string, RestyleJob>();
   private readonly observers = new Map<string, Set<JobObserver>>();
   private readonly listeners = new Set<() => void>();
@@ -182,6 +185,8 @@ export class RestyleService {
 
   constructor(private readonly deps: ServiceDeps) {
     this.limits = deps.queueLimits ?? DEFAULT_QUEUE_LIMITS;
+    // 'next' fires once a run has left the lane, so the next one can be added.
+    this.lane.on('next', () => this.pump());
   }
 
   /**
@@ -380,8 +385,8 @@ export class RestyleService {
     this.stopped = true;
     this.lane.pause();
     this.lane.clear();
+    // Only the shutdown signal fires: a run aborted this way keeps its state for the next start.
     this.shutdown.abort(new AbortedError('the service is stopping'));
-    this.current?.controller.abort(new AbortedError('the service is stopping'));
     await Promise.allSettled([...this.deliveries.values(), ...this.preparing.values()]);
     await this.lane.onIdle().catch(() => undefined);
   }
@@ -518,9 +523,10 @@ export class RestyleService {
 
   /** One turn of the lane: the next waiting job, from submit to its task's terminal status. */
   private async runNext(): Promise<void> {
-    const item = this.waiting.peek();
+    const item = this.waiting.shift();
     if (!item) return;
-    this.dequeue(item.id);
+    this.waitingDurationSec -= this.jobs.get(item.id)?.durationSec ?? 0;
+    this.changed();
     let job = this.jobs.get(item.id)!;
     const controller = new AbortController();
     const run: LaneRun = {
@@ -556,7 +562,6 @@ export class RestyleService {
     } finally {
       this.current = undefined;
       this.changed();
-      queueMicrotask(() => this.pump());
     }
   }
 
@@ -586,7 +591,6 @@ export class RestyleService {
       } finally {
         this.current = undefined;
         this.changed();
-        queueMicrotask(() => this.pump());
       }
     });
   }

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { RoundRobinQueue } from '../../src/core/fairness.ts';
+import { FairQueue } from '../../src/core/fairness.ts';
 
 const job = (id: string, requesterKey: string) => ({ id, requesterKey });
 
-function drain(queue: RoundRobinQueue<{ id: string; requesterKey: string }>): string[] {
+function drain(queue: FairQueue<{ id: string; requesterKey: string }>): string[] {
   const order: string[] = [];
   for (let item = queue.shift(); item; item = queue.shift()) order.push(item.id);
   return order;
 }
 
-describe('round-robin queue', () => {
+describe('fair queue', () => {
   it('serves a user with five clips after everyone else’s first', () => {
-    const queue = new RoundRobinQueue();
+    const queue = new FairQueue();
     for (let n = 1; n <= 5; n++) queue.push(job(`eager-${n}`, 'eager'));
     queue.push(job('bob-1', 'bob'));
     queue.push(job('carol-1', 'carol'));
@@ -28,14 +28,23 @@ describe('round-robin queue', () => {
     ]);
   });
 
-  it('puts a requester that just got served at the back of the turn order', () => {
-    const queue = new RoundRobinQueue();
+  it('puts a requester that was just served behind those who were not', () => {
+    const queue = new FairQueue();
     queue.push(job('a1', 'a'));
     queue.push(job('a2', 'a'));
     queue.push(job('b1', 'b'));
     expect(queue.shift()?.id).toBe('a1');
     queue.push(job('c1', 'c'));
-    expect(drain(queue)).toEqual(['b1', 'a2', 'c1']);
+    expect(drain(queue)).toEqual(['b1', 'c1', 'a2']);
+  });
+
+  it('remembers a requester served moments ago, even with nothing else waiting', () => {
+    const queue = new FairQueue();
+    queue.push(job('a1', 'a'));
+    expect(queue.shift()?.id).toBe('a1');
+    queue.push(job('a2', 'a'));
+    queue.push(job('b1', 'b'));
+    expect(drain(queue)).toEqual(['b1', 'a2']);
   });
 
   it('reports positions that match the serving order, after pushes, shifts and removals', () => {
@@ -44,7 +53,7 @@ describe('round-robin queue', () => {
       seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
       return seed / 2 ** 31;
     };
-    const queue = new RoundRobinQueue();
+    const queue = new FairQueue();
     let next = 0;
     for (let step = 0; step < 2_000; step++) {
       const roll = random();
@@ -67,7 +76,7 @@ describe('round-robin queue', () => {
   });
 
   it('counts per requester and forgets removed items', () => {
-    const queue = new RoundRobinQueue();
+    const queue = new FairQueue();
     queue.push(job('a1', 'a'));
     queue.push(job('a2', 'a'));
     expect(queue.countFor('a')).toBe(2);

@@ -1,8 +1,8 @@
 import { assertNever, type RemoteError } from '../../core/errors.ts';
 import type { FitChange } from '../../core/fit.ts';
 import type { LimitViolation } from '../../core/limits.ts';
-import type { Phase } from '../../core/runner.ts';
 import type { Locale } from '../../core/styles.ts';
+import type { Phase } from '../../core/task.ts';
 
 /** Picks the product's locale from a language tag or POSIX locale (`zh-CN`, `zh_CN.UTF-8`, `en`). */
 export function localeFrom(tag: string | undefined): Locale {
@@ -155,6 +155,7 @@ export function fitHint(fixable: boolean, locale: Locale): string {
 export function describePhase(phase: Phase, locale: Locale): string {
   const en: Record<Phase, string> = {
     probing: 'checking',
+    queued: 'queued',
     fitting: 'fitting',
     uploading: 'uploading',
     submitting: 'submitting',
@@ -165,10 +166,11 @@ export function describePhase(phase: Phase, locale: Locale): string {
   };
   const zh: Record<Phase, string> = {
     probing: '检查中',
+    queued: '排队中',
     fitting: '调整中',
     uploading: '上传中',
     submitting: '提交中',
-    pending: '排队中',
+    pending: '等待 DashScope',
     running: '重绘中',
     fetching: '下载结果',
     done: '完成',

@@ -6,7 +6,7 @@ import { DashScopeError } from '../../../src/adapters/dashscope/errors.ts';
 import { DashScopeTempUpload } from '../../../src/adapters/dashscope/upload.ts';
 import { systemClock } from '../../../src/core/clock.ts';
 import { RemoteError } from '../../../src/core/errors.ts';
-import { awaitTask } from '../../../src/core/runner.ts';
+import { awaitTask } from '../../../src/core/task.ts';
 import { silentLogger } from '../../../src/logger.ts';
 import { type FakeDashScope, startFakeDashScope } from '../../fakes/dashscope/server.ts';
 import { makeClip } from '../../helpers/media.ts';

@@ -1,0 +1,17 @@
+import { copyFile, mkdir, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { RestyleJob } from '../../core/job.ts';
+import type { DeliverySink } from '../../core/service.ts';
+
+/** Delivery of command-line jobs: the result is written to the job's `outPath`. */
+export class CliDeliverySink implements DeliverySink {
+  /** Resolves once the output file is complete (written aside, then renamed into place). */
+  async deliver(job: RestyleJob, resultPath: string): Promise<void> {
+    const outPath = job.delivery.outPath;
+    if (typeof outPath !== 'string') throw new Error(`job ${job.id} has no output path`);
+    await mkdir(dirname(outPath), { recursive: true });
+    const partPath = `${outPath}.${job.id}.part`;
+    await copyFile(resultPath, partPath);
+    await rename(partPath, outPath);
+  }
+}

@@ -1,0 +1,191 @@
+import { parseArgs } from 'node:util';
+import { formatClock, localeFrom } from '../bots/shared/messages.ts';
+import { type AppConfig, loadConfig, loadDotEnv } from '../config.ts';
+import { FairQueue } from '../core/fairness.ts';
+import { isTerminal, type RestyleJob } from '../core/job.ts';
+import { SPEED_RECORD_KEY, SpeedModel, type SpeedRecord } from '../core/speed.ts';
+import { styleById } from '../core/styles.ts';
+import { createLogger } from '../logger.ts';
+import { type CliIo, cliSinks, describeEnd, EXIT, exitCodeFor, UsageError } from './common.ts';
+import { ProgressReporter, progressFromStatus } from './progress.ts';
+
+function speedFor(config: AppConfig): SpeedModel {
+  return new SpeedModel({
+    secPerVideoSec: config.DASHSCOPE_SEC_PER_VIDEO_SEC,
+    overheadSec: config.DASHSCOPE_TASK_OVERHEAD_SEC,
+  });
+}
+
+/** A row of `restyle jobs`. */
+export interface JobRow {
+  readonly id: string;
+  readonly state: string;
+  readonly position: number | undefined;
+  readonly etaMs: number | undefined;
+  readonly taskId: string | undefined;
+  readonly input: string;
+  readonly style: string;
+  readonly requester: string;
+  readonly updatedAt: string;
+}
+
+/** Rows for every stored job, oldest first; positions and ETAs as the queue would serve them. */
+export function jobRows(jobs: readonly RestyleJob[], speed: SpeedModel): JobRow[] {
+  const sorted = [...jobs].sort((a, b) => a.seq - b.seq);
+  const queue = new FairQueue<{ id: string; requesterKey: string }>();
+  for (const job of sorted) {
+    if (job.state.kind === 'waiting') queue.push({ id: job.id, requesterKey: job.requester.key });
+  }
+  const running = sorted.find((job) => job.state.kind === 'submitted');
+  const runningLeftMs =
+    running?.state.kind === 'submitted'
+      ? Math.max(0, speed.expectedMs(running.durationSec) - (Date.now() - running.state.submittedAtMs))
+      : 0;
+  const waitingSec = sorted
+    .filter((job) => job.state.kind === 'waiting')
+    .reduce((sum, job) => sum + job.durationSec, 0);
+  const meanMs = queue.size > 0 ? speed.expectedMs(waitingSec / queue.size) : 0;
+  return sorted.map((job) => {
+    const position = queue.position(job.id);
+    const state = job.state;
+    const taskId =
+      'taskId' in state ? state.taskId : state.kind === 'failed' ? state.failure.taskId : undefined;
+    return {
+      id: job.id,
+      state: state.kind === 'submitted' ? `submitted (${state.remote})` : state.kind,
+      position,
+      etaMs:
+        position !== undefined
+          ? runningLeftMs + (position - 1) * meanMs + speed.expectedMs(job.durationSec)
+          : state.kind === 'submitted'
+            ? runningLeftMs
+            : undefined,
+      taskId,
+      input: String(job.delivery.input ?? job.inputPath),
+      style: styleById(job.styleId)?.slug ?? String(job.styleId),
+      requester: job.requester.key,
+      updatedAt: new Date(job.updatedAtMs).toISOString(),
+    };
+  });
+}
+
+/** `restyle jobs`: lists stored jobs with state, position, ETA and task id. */
+export async function jobsCommand(args: readonly string[], io: CliIo): Promise<number> {
+  let json = false;
+  let all = false;
+  try {
+    const { values } = parseArgs({
+      args: [...args],
+      options: { json: { type: 'boolean' }, all: { type: 'boolean' } },
+    });
+    json = values.json ?? false;
+    all = values.all ?? false;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  loadDotEnv();
+  const config = loadConfig(io.env);
+  const { createJobStore } = await import('../adapters/store/create-store.ts');
+  const store = await createJobStore(config.STORE_URL);
+  try {
+    const speed = speedFor(config);
+    speed.restore(await store.getRecord<SpeedRecord>(SPEED_RECORD_KEY));
+    const rows = jobRows(await store.list(), speed).filter(
+      (row) => all || !['delivered', 'canceled', 'rejected'].includes(row.state),
+    );
+    if (json) {
+      io.stdout.write(`${JSON.stringify(rows)}\n`);
+      return EXIT.ok;
+    }
+    if (rows.length === 0) {
+      io.stdout.write(
+        all ? 'No jobs.\n' : 'No unfinished jobs (restyle jobs --all lists finished ones too).\n',
+      );
+      return EXIT.ok;
+    }
+    const table = rows.map((row) => [
+      row.id.slice(0, 8),
+      row.state,
+      row.position === undefined ? '' : `#${row.position}`,
+      row.etaMs === undefined ? '' : `~${formatClock(row.etaMs)}`,
+      row.taskId ?? '',
+      row.style,
+      row.input,
+    ]);
+    const header = ['JOB', 'STATE', 'POS', 'ETA', 'TASK', 'STYLE', 'INPUT'];
+    const widths = header.map((title, column) =>
+      Math.max(title.length, ...table.map((cells) => cells[column]!.length)),
+    );
+    for (const cells of [header, ...table]) {
+      io.stdout.write(
+        `${cells
+          .map((cell, column) => cell.padEnd(widths[column]!))
+          .join('  ')
+          .trimEnd()}\n`,
+      );
+    }
+    return EXIT.ok;
+  } finally {
+    await store.close();
+  }
+}
+
+/** `restyle resume`: finishes the command line's unfinished jobs after a crash. */
+export async function resumeCommand(args: readonly string[], io: CliIo): Promise<number> {
+  if (args.length > 0) throw new UsageError(`resume takes no arguments (got ${args.join(' ')})`);
+  loadDotEnv();
+  const config = loadConfig(io.env);
+  const locale = localeFrom(io.env.LC_ALL ?? io.env.LANG);
+  const secrets = [config.DASHSCOPE_API_KEY];
+  const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, secrets });
+  const { createService } = await import('../wiring.ts');
+  const wired = await createService(config, logger, cliSinks());
+  const { service } = wired;
+  const startedAtMs = Date.now();
+  const onInterrupt = () => void service.stop();
+  io.interrupt.addEventListener('abort', onInterrupt, { once: true });
+  try {
+    const reporters = new Map<string, ProgressReporter>();
+    const resumed = await service.start((job) => job.delivery.platform === 'cli' && !isTerminal(job.state));
+    if (resumed.length === 0) {
+      io.stderr.write('Nothing to resume.\n');
+      return EXIT.ok;
+    }
+    io.stderr.write(`Resuming ${resumed.length} job${resumed.length === 1 ? '' : 's'}.\n`);
+    for (const job of resumed) {
+      const reporter = new ProgressReporter(
+        io.stderr,
+        locale,
+        false,
+        10_000,
+        `${String(job.delivery.input ?? job.id)}: `,
+      );
+      reporters.set(job.id, reporter);
+      const status = service.status(job.id);
+      if (status) reporter.update(progressFromStatus(status, startedAtMs, Date.now()));
+      service.observe(job.id, (event) => {
+        if ('status' in event) reporter.update(progressFromStatus(event.status, startedAtMs, Date.now()));
+      });
+    }
+    const finished = await Promise.race([
+      Promise.all(resumed.map((job) => service.settled(job.id))),
+      new Promise<undefined>((resolve) => io.interrupt.addEventListener('abort', () => resolve(undefined))),
+    ]);
+    if (!finished) {
+      io.stderr.write('Stopped; unfinished jobs stay in the store (run restyle resume again).\n');
+      return EXIT.interrupted;
+    }
+    let code: number = EXIT.ok;
+    for (const job of finished) {
+      const prefix = `${String(job.delivery.input ?? job.id)}: `;
+      if (job.state.kind === 'delivered') io.stdout.write(`${String(job.delivery.outPath)}\n`);
+      else for (const line of describeEnd(job, locale, secrets)) io.stderr.write(`${prefix}${line}\n`);
+      code = Math.max(code, exitCodeFor(job) === EXIT.ok ? EXIT.ok : EXIT.failed);
+    }
+    return code;
+  } finally {
+    io.interrupt.removeEventListener('abort', onInterrupt);
+    await service.stop();
+    await wired.close();
+  }
+}

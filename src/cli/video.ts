@@ -1,0 +1,350 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { HttpDownloader, TooLargeError } from '../adapters/http/download.ts';
+import {
+  describeFitChange,
+  describeViolation,
+  fitHint,
+  formatBytes,
+  formatClock,
+  localeFrom,
+} from '../bots/shared/messages.ts';
+import { loadConfig, loadDotEnv } from '../config.ts';
+import { RemoteError } from '../core/errors.ts';
+import type { RestyleJob } from '../core/job.ts';
+import { DEFAULT_LIMITS, FIXABLE_CODES, type LimitViolation } from '../core/limits.ts';
+import type { RequestOutcome } from '../core/service.ts';
+import { type Locale, parseStyle, STYLES, type Style } from '../core/styles.ts';
+import { createLogger, redact } from '../logger.ts';
+import { CLI_REQUESTER, type CliIo, cliSinks, describeEnd, EXIT, exitCodeFor, UsageError } from './common.ts';
+import { ProgressReporter, progressFromStatus } from './progress.ts';
+
+interface VideoArgs {
+  readonly inputs: readonly string[];
+  readonly style: Style;
+  readonly fps: number;
+  readonly out: string | undefined;
+  readonly outDir: string | undefined;
+  readonly fit: boolean;
+  readonly json: boolean;
+  readonly locale: Locale;
+}
+
+function parseVideoArgs(args: readonly string[], env: NodeJS.ProcessEnv): VideoArgs {
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      options: {
+        style: { type: 'string', short: 's' },
+        fps: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        'out-dir': { type: 'string' },
+        fit: { type: 'boolean' },
+        json: { type: 'boolean' },
+        lang: { type: 'string' },
+      },
+      allowPositionals: true,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const values = parsed.values as {
+    style?: string;
+    fps?: string;
+    out?: string;
+    'out-dir'?: string;
+    fit?: boolean;
+    json?: boolean;
+    lang?: string;
+  };
+  const inputs = parsed.positionals;
+  const problems: string[] = [];
+  if (inputs.length === 0) problems.push('Give at least one video file or https URL.');
+  if (values.out !== undefined && inputs.length > 1)
+    problems.push('--out names one output: use --out-dir for several inputs.');
+  const styleList = STYLES.map((s) => `${s.id} ${s.slug}`).join(', ');
+  let style: Style | undefined;
+  if (values.style === undefined) {
+    problems.push(`--style is required: one of ${styleList}.`);
+  } else {
+    style = parseStyle(values.style);
+    if (!style) {
+      problems.push(
+        `Unknown style "${values.style}". Styles: ${styleList} (aliases such as 3d, manga, ink also work).`,
+      );
+    }
+  }
+  const fps = values.fps === undefined ? 15 : Number(values.fps);
+  if (!Number.isInteger(fps) || fps < 15 || fps > 25) {
+    problems.push(`--fps must be a whole number from 15 to 25 (got "${values.fps}").`);
+  }
+  if (values.lang !== undefined && !['en', 'zh'].includes(values.lang)) {
+    problems.push(`--lang must be en or zh (got "${values.lang}").`);
+  }
+  for (const input of inputs) {
+    if (!isUrl(input) && (!existsSync(input) || !statSync(input).isFile()))
+      problems.push(`No such file: ${input}`);
+  }
+  if (problems.length > 0 || !style) throw new UsageError(problems.join('\n'));
+  return {
+    inputs,
+    style,
+    fps,
+    out: values.out,
+    outDir: values['out-dir'],
+    fit: values.fit ?? false,
+    json: values.json ?? false,
+    locale: localeFrom(values.lang ?? env.LC_ALL ?? env.LC_MESSAGES ?? env.LANG),
+  };
+}
+
+function isUrl(input: string): boolean {
+  return /^https?:\/\//i.test(input);
+}
+
+function inputName(input: string): string {
+  return isUrl(input) ? basename(new URL(input).pathname) || 'video' : basename(input);
+}
+
+function outputName(input: string, style: Style): string {
+  const name = inputName(input);
+  const stem = name.slice(0, name.length - extname(name).length) || 'video';
+  return `${stem}.${style.slug}.mp4`;
+}
+
+function violationJson(violation: LimitViolation, locale: Locale) {
+  return {
+    ...violation,
+    fixable: FIXABLE_CODES.has(violation.code),
+    message: describeViolation(violation, locale),
+  };
+}
+
+/** One input's path through the command: its request outcome, then its job's end. */
+interface Entry {
+  readonly input: string;
+  readonly name: string;
+  outcome: RequestOutcome | { kind: 'download-failed'; message: string } | undefined;
+  job: RestyleJob | undefined;
+}
+
+/** `restyle video`: checks every input, queues them, shows progress and writes the outputs. */
+export async function videoCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const options = parseVideoArgs(args, io.env);
+  const { locale } = options;
+  const say = (line: string) => io.stderr.write(`${line}\n`);
+  loadDotEnv();
+  const config = loadConfig(io.env);
+  const secrets = [config.DASHSCOPE_API_KEY];
+  const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, secrets });
+  const { createService } = await import('../wiring.ts');
+  const wired = await createService(config, logger, cliSinks());
+  const { service } = wired;
+  const many = options.inputs.length > 1;
+  const startedAtMs = Date.now();
+  const entries: Entry[] = options.inputs.map((input) => ({
+    input,
+    name: inputName(input),
+    outcome: undefined,
+    job: undefined,
+  }));
+  let interrupted = false;
+  const cancelQueued = () => {
+    for (const entry of entries) {
+      if (entry.outcome?.kind === 'queued' || entry.outcome?.kind === 'cached') {
+        void service.cancel(entry.outcome.job.id, CLI_REQUESTER);
+      }
+    }
+  };
+  const onInterrupt = () => {
+    interrupted = true;
+    cancelQueued();
+  };
+  io.interrupt.addEventListener('abort', onInterrupt, { once: true });
+  try {
+    await service.start(() => false);
+    const outDir = resolve(options.outDir ?? '.');
+    if (options.outDir) mkdirSync(outDir, { recursive: true });
+    const inputsDir = join(config.RESTYLE_DATA_DIR, 'inputs');
+    const reporters: ProgressReporter[] = [];
+    for (const entry of entries) {
+      if (interrupted) break;
+      let inputPath = resolve(entry.input);
+      if (isUrl(entry.input)) {
+        // Kept under the data folder, not a temp folder: `restyle resume` may need it after a crash.
+        mkdirSync(inputsDir, { recursive: true });
+        inputPath = resolve(inputsDir, `${randomUUID()}${extname(entry.name).slice(0, 6) || '.mp4'}`);
+        try {
+          await new HttpDownloader().download(entry.input, inputPath, {
+            maxBytes: options.fit ? 4 * DEFAULT_LIMITS.maxSizeBytes : DEFAULT_LIMITS.maxSizeBytes,
+            signal: io.interrupt,
+          });
+        } catch (error) {
+          if (error instanceof TooLargeError) {
+            entry.outcome = {
+              kind: 'rejected',
+              unfixable: false,
+              violations: [
+                {
+                  code: 'file-too-large',
+                  sizeBytes: error.sizeBytes,
+                  maxSizeBytes: DEFAULT_LIMITS.maxSizeBytes,
+                },
+              ],
+            };
+            continue;
+          }
+          if (error instanceof RemoteError) {
+            entry.outcome = { kind: 'download-failed', message: redact(error.message, secrets) };
+            continue;
+          }
+          throw error;
+        }
+      }
+      const outPath = options.out
+        ? resolve(options.out)
+        : join(outDir, outputName(entry.input, options.style));
+      const reporter = new ProgressReporter(
+        io.stderr,
+        locale,
+        many ? false : undefined,
+        10_000,
+        many ? `${entry.name}: ` : '',
+      );
+      reporters.push(reporter);
+      if (!many) reporter.update({ phase: 'probing', elapsedMs: Date.now() - startedAtMs });
+      entry.outcome = await service.request(
+        {
+          requester: CLI_REQUESTER,
+          delivery: { platform: 'cli', outPath, input: entry.name },
+          inputPath,
+          styleId: options.style.id,
+          fps: options.fps,
+          fit: options.fit,
+        },
+        (event) => {
+          if ('status' in event) reporter.update(progressFromStatus(event.status, startedAtMs, Date.now()));
+          else if (event.type === 'fetched')
+            reporter.update({ phase: 'fetching', elapsedMs: Date.now() - startedAtMs });
+        },
+      );
+      if (entry.outcome.kind !== 'queued' && entry.outcome.kind !== 'cached') reporter.stop();
+    }
+    // Ctrl-C may have come while an input was still being checked.
+    if (interrupted) cancelQueued();
+    await Promise.all(
+      entries.map(async (entry) => {
+        if (entry.outcome?.kind === 'queued' || entry.outcome?.kind === 'cached') {
+          entry.job = await service.settled(entry.outcome.job.id);
+        }
+      }),
+    );
+    for (const reporter of reporters) reporter.stop();
+    return report(entries, options, io, interrupted, Date.now() - startedAtMs, secrets);
+  } finally {
+    io.interrupt.removeEventListener('abort', onInterrupt);
+    await service.stop();
+    await wired.close();
+  }
+}
+
+function report(
+  entries: readonly Entry[],
+  options: VideoArgs,
+  io: CliIo,
+  interrupted: boolean,
+  elapsedMs: number,
+  secrets: readonly string[],
+): number {
+  const { locale } = options;
+  const say = (line: string) => io.stderr.write(`${line}\n`);
+  const many = entries.length > 1;
+  const codes: number[] = [];
+  for (const entry of entries) {
+    const prefix = many ? `${entry.name}: ` : '';
+    const outcome = entry.outcome;
+    if (!outcome) continue;
+    if (outcome.kind === 'download-failed') {
+      say(`${prefix}${outcome.message}`);
+      codes.push(EXIT.rejected);
+      if (options.json)
+        io.stdout.write(
+          `${JSON.stringify({ input: entry.input, ok: false, error: { message: outcome.message } })}\n`,
+        );
+      continue;
+    }
+    if (outcome.kind === 'rejected') {
+      const fixable = !outcome.unfixable && !options.fit;
+      say(
+        `${prefix}${locale === 'zh' ? '视频不符合要求，未发送任何请求：' : 'The video was not sent, because:'}`,
+      );
+      for (const violation of outcome.violations) say(`  - ${describeViolation(violation, locale)}`);
+      say(fitHint(fixable, locale));
+      if (options.json) {
+        io.stdout.write(
+          `${JSON.stringify({ input: entry.input, ok: false, violations: outcome.violations.map((v) => violationJson(v, locale)) })}\n`,
+        );
+      }
+      codes.push(EXIT.rejected);
+      continue;
+    }
+    if (outcome.kind === 'refused') {
+      say(
+        `${prefix}not queued: ${outcome.reason === 'queue-full' ? `the queue is full (${outcome.limit} waiting)` : outcome.reason}`,
+      );
+      codes.push(EXIT.failed);
+      continue;
+    }
+    const job = entry.job ?? outcome.job;
+    const end = describeEnd(job, locale, secrets);
+    if (job.state.kind === 'delivered') {
+      if (job.changes.length > 0) {
+        say(
+          `${prefix}${locale === 'zh' ? '已调整视频以符合要求：' : 'The clip was adjusted to fit the limits:'}`,
+        );
+        for (const change of job.changes) say(`  - ${describeFitChange(change, locale)}`);
+      }
+      const outPath = String(job.delivery.outPath);
+      const bytes = existsSync(outPath) ? statSync(outPath).size : 0;
+      say(
+        `${prefix}${
+          locale === 'zh'
+            ? `完成，用时 ${formatClock(elapsedMs)}：${outPath}（${formatBytes(bytes)}）`
+            : `Done in ${formatClock(elapsedMs)}: ${outPath} (${formatBytes(bytes)}${job.state.cached ? ', reused an earlier result' : ''})`
+        }`,
+      );
+      io.stdout.write(
+        options.json
+          ? `${JSON.stringify({
+              input: entry.input,
+              ok: true,
+              output: outPath,
+              bytes,
+              style: { id: options.style.id, slug: options.style.slug },
+              fps: options.fps,
+              taskId: job.state.taskId,
+              cached: job.state.cached,
+              elapsedMs,
+              changes: job.changes.map((change) => ({
+                ...change,
+                message: describeFitChange(change, locale),
+              })),
+            })}\n`
+          : `${outPath}\n`,
+      );
+    } else {
+      for (const line of end) say(`${prefix}${line}`);
+      if (options.json && job.state.kind === 'failed') {
+        io.stdout.write(`${JSON.stringify({ input: entry.input, ok: false, error: job.state.failure })}\n`);
+      }
+    }
+    codes.push(exitCodeFor(job));
+  }
+  if (interrupted) return EXIT.interrupted;
+  if (codes.includes(EXIT.failed)) return EXIT.failed;
+  if (codes.includes(EXIT.rejected)) return EXIT.rejected;
+  return EXIT.ok;
+}
