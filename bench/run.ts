@@ -8,7 +8,7 @@ import { DashScopeBackend } from '../src/adapters/dashscope/backend.ts';
 import { DashScopeTempUpload } from '../src/adapters/dashscope/upload.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { DEFAULT_POLL_SCHEDULE, nextPollDelayMs } from '../src/core/poll.ts';
-import { awaitTask } from '../src/core/runner.ts';
+import { awaitTask } from '../src/core/task.ts';
 import { silentLogger } from '../src/logger.ts';
 import { startFakeDashScope } from '../test/fakes/dashscope/server.ts';
 import { cleanupMedia, makeClip } from '../test/helpers/media.ts';

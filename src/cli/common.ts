@@ -32,9 +32,10 @@ export class UsageError extends Error {}
 /** The person at the terminal: the operator of their own queue, with no per-user cap. */
 export const CLI_REQUESTER: Requester = { key: 'cli', name: 'command line', operator: true };
 
-/** Delivery sinks of the command line. */
-export function cliSinks(): ReadonlyMap<string, DeliverySink> {
-  return new Map([['cli', new CliDeliverySink()]]);
+/** Delivery sinks of the command line; `RESTYLE_CLI_DELIVERY_DELAY_MS` slows delivery for crash tests. */
+export function cliSinks(env: NodeJS.ProcessEnv): ReadonlyMap<string, DeliverySink> {
+  const delayMs = Number(env.RESTYLE_CLI_DELIVERY_DELAY_MS ?? 0);
+  return new Map([['cli', new CliDeliverySink(Number.isFinite(delayMs) ? delayMs : 0)]]);
 }
 
 const REMOTE_KINDS = new Set<RemoteErrorKind>([

@@ -139,7 +139,7 @@ export async function resumeCommand(args: readonly string[], io: CliIo): Promise
   const secrets = [config.DASHSCOPE_API_KEY];
   const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, secrets });
   const { createService } = await import('../wiring.ts');
-  const wired = await createService(config, logger, cliSinks());
+  const wired = await createService(config, logger, cliSinks(io.env));
   const { service } = wired;
   const startedAtMs = Date.now();
   const onInterrupt = () => void service.stop();

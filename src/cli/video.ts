@@ -135,13 +135,12 @@ interface Entry {
 export async function videoCommand(args: readonly string[], io: CliIo): Promise<number> {
   const options = parseVideoArgs(args, io.env);
   const { locale } = options;
-  const say = (line: string) => io.stderr.write(`${line}\n`);
   loadDotEnv();
   const config = loadConfig(io.env);
   const secrets = [config.DASHSCOPE_API_KEY];
   const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, secrets });
   const { createService } = await import('../wiring.ts');
-  const wired = await createService(config, logger, cliSinks());
+  const wired = await createService(config, logger, cliSinks(io.env));
   const { service } = wired;
   const many = options.inputs.length > 1;
   const startedAtMs = Date.now();

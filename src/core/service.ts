@@ -486,7 +486,7 @@ export class RestyleService {
     for (const item of this.waiting.inOrder()) {
       if (count++ >= ahead) break;
       const job = this.jobs.get(item.id);
-      if (!job || job.state.kind !== 'waiting' || job.state.media || this.preparing.has(job.id)) continue;
+      if (job?.state.kind !== 'waiting' || job.state.media || this.preparing.has(job.id)) continue;
       this.prepare(job).catch(() => undefined);
     }
   }

@@ -270,7 +270,7 @@ describe('remote failures and interruption', () => {
 
   it('never writes the API key to its output, even at debug level', async () => {
     const clip = await makeClip({ container: 'mp4', durationSec: 1 });
-    const run = await restyle(['video', clip, '--style', '3d', '--out', 'debug.mp4'], {
+    const run = await restyle(['video', clip, '--style', '3d', '--fps', '22', '--out', 'debug.mp4'], {
       env: { LOG_LEVEL: 'debug' },
     });
     expect(run.code, run.stderr).toBe(0);
@@ -284,7 +284,7 @@ describe('remote failures and interruption', () => {
     };
     try {
       const clip = await makeClip({ container: 'mp4', durationSec: 1 });
-      const run = await restyle(['video', clip, '--style', '3d']);
+      const run = await restyle(['video', clip, '--style', '3d', '--fps', '24']);
       expect(run.code).toBe(1);
       expect(run.stderr).toContain('InternalError.Algo');
       expect(run.stderr).toMatch(/task [\w-]+/);
@@ -299,7 +299,7 @@ describe('remote failures and interruption', () => {
     try {
       const clip = await makeClip({ container: 'mp4', durationSec: 1 });
       const submitsBefore = fake.submits().length;
-      const run = await restyle(['video', clip, '--style', '3d'], {
+      const run = await restyle(['video', clip, '--style', '3d', '--fps', '23'], {
         onSpawn: (child) => {
           const timer = setInterval(() => {
             const accepted = fake
