@@ -44,7 +44,7 @@ export async function createService(
   });
   const workDir = join(config.RESTYLE_WORK_DIR, randomUUID());
   mkdirSync(workDir, { recursive: true });
-  const store = await createJobStore(config.STORE_URL);
+  const store = await createJobStore(config.STORE_URL, { logger });
   const deps: ServiceDeps = {
     probe: new FfprobeVideoProbe({ binaries }),
     transcoder: new FfmpegTranscoder({ binaries }),

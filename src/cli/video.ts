@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HttpDownloader, TooLargeError } from '../adapters/http/download.ts';
@@ -13,7 +14,7 @@ import {
 } from '../bots/shared/messages.ts';
 import { loadConfig, loadDotEnv } from '../config.ts';
 import { RemoteError } from '../core/errors.ts';
-import type { RestyleJob } from '../core/job.ts';
+import { isTerminal, type RestyleJob } from '../core/job.ts';
 import { DEFAULT_LIMITS, FIXABLE_CODES, type LimitViolation } from '../core/limits.ts';
 import type { RequestOutcome } from '../core/service.ts';
 import { type Locale, parseStyle, STYLES, type Style } from '../core/styles.ts';
@@ -129,6 +130,8 @@ interface Entry {
   readonly name: string;
   outcome: RequestOutcome | { kind: 'download-failed'; message: string } | undefined;
   job: RestyleJob | undefined;
+  /** A copy fetched from a URL, removed once its job ended. */
+  downloaded?: string;
 }
 
 /** `restyle video`: checks every input, queues them, shows progress and writes the outputs. */
@@ -169,6 +172,15 @@ export async function videoCommand(args: readonly string[], io: CliIo): Promise<
     if (options.outDir) mkdirSync(outDir, { recursive: true });
     const inputsDir = join(config.RESTYLE_DATA_DIR, 'inputs');
     const reporters: ProgressReporter[] = [];
+    const reporterOf = new Map<string, ProgressReporter>();
+    // Positions move when other jobs leave the queue: one coalesced signal, then read on demand.
+    const unsubscribe = service.onChange(() => {
+      for (const [jobId, reporter] of reporterOf) {
+        const status = service.status(jobId);
+        if (status?.position !== undefined)
+          reporter.update(progressFromStatus(status, startedAtMs, Date.now()));
+      }
+    });
     for (const entry of entries) {
       if (interrupted) break;
       let inputPath = resolve(entry.input);
@@ -176,6 +188,7 @@ export async function videoCommand(args: readonly string[], io: CliIo): Promise<
         // Kept under the data folder, not a temp folder: `restyle resume` may need it after a crash.
         mkdirSync(inputsDir, { recursive: true });
         inputPath = resolve(inputsDir, `${randomUUID()}${extname(entry.name).slice(0, 6) || '.mp4'}`);
+        entry.downloaded = inputPath;
         try {
           await new HttpDownloader().download(entry.input, inputPath, {
             maxBytes: options.fit ? 4 * DEFAULT_LIMITS.maxSizeBytes : DEFAULT_LIMITS.maxSizeBytes,
@@ -230,6 +243,7 @@ export async function videoCommand(args: readonly string[], io: CliIo): Promise<
             reporter.update({ phase: 'fetching', elapsedMs: Date.now() - startedAtMs });
         },
       );
+      if (entry.outcome.kind === 'queued') reporterOf.set(entry.outcome.job.id, reporter);
       if (entry.outcome.kind !== 'queued' && entry.outcome.kind !== 'cached') reporter.stop();
     }
     // Ctrl-C may have come while an input was still being checked.
@@ -241,7 +255,12 @@ export async function videoCommand(args: readonly string[], io: CliIo): Promise<
         }
       }),
     );
+    unsubscribe();
     for (const reporter of reporters) reporter.stop();
+    for (const entry of entries) {
+      if (entry.downloaded && (!entry.job || isTerminal(entry.job.state)))
+        await rm(entry.downloaded, { force: true });
+    }
     return report(entries, options, io, interrupted, Date.now() - startedAtMs, secrets);
   } finally {
     io.interrupt.removeEventListener('abort', onInterrupt);

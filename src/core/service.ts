@@ -630,7 +630,12 @@ export class RestyleService {
             state: { ...(current.state as Extract<JobState, { kind: 'submitted' }>), remote },
           };
           this.jobs.set(job.id, current);
-          void this.deps.store.save(current);
+          this.deps.store.save(current).catch((error: unknown) => {
+            this.deps.logger.warn('could not save the remote status', {
+              jobId: job.id,
+              error: String(error),
+            });
+          });
         }
         this.emit(job.id, { type: 'progress', status: this.status(job.id)! });
       },

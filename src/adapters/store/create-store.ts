@@ -4,7 +4,9 @@ import KeyvRedis, { createClient } from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import { Keyv } from 'keyv';
 import type { Logger } from '../../core/ports.ts';
-import { KeyvJobStore } from './keyv-store.ts';
+import { KeyvJobStore, reasonOf, StoreError } from './keyv-store.ts';
+
+export { StoreError };
 
 /** Defaults of {@link createJobStore}. */
 export const CREATE_JOB_STORE_DEFAULTS = {
@@ -28,18 +30,6 @@ export interface CreateJobStoreOptions {
   readonly commandTimeoutMs?: number;
   /** Told when an open Redis connection fails and comes back. */
   readonly logger?: Logger;
-}
-
-/** Why a store could not be opened: a URL we do not accept, or a backend we cannot reach. */
-export class StoreError extends Error {
-  override readonly name = 'StoreError';
-  constructor(
-    readonly code: 'store-url' | 'store-unreachable',
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 const ACCEPTED_FORMS = 'sqlite://path/to/file.sqlite, redis://host:port[/db] or rediss://host:port[/db]';
@@ -114,7 +104,7 @@ async function openSqlite(path: string, keyPrefix: string, options: CreateJobSto
     return store;
   } catch (error) {
     await Promise.allSettled(opened.map((adapter) => adapter.disconnect()));
-    throw new StoreError('store-unreachable', `Cannot open SQLite database at ${path}: ${messageOf(error)}`, {
+    throw new StoreError('store-unreachable', `Cannot open SQLite database at ${path}: ${reasonOf(error)}`, {
       cause: error,
     });
   }
@@ -122,16 +112,13 @@ async function openSqlite(path: string, keyPrefix: string, options: CreateJobSto
 
 async function openRedis(storeUrl: string, keyPrefix: string, options: CreateJobStoreOptions) {
   const where = describeStoreUrl(storeUrl);
-  try {
-    new URL(storeUrl);
-  } catch {
+  if (!URL.canParse(storeUrl) || new URL(storeUrl).hostname === '') {
     throw new StoreError('store-url', `Invalid store URL "${where}": use ${ACCEPTED_FORMS}`);
   }
   const connectTimeoutMs = options.connectTimeoutMs ?? CREATE_JOB_STORE_DEFAULTS.connectTimeoutMs;
   const deadlineMs = Date.now() + connectTimeoutMs;
   let connected = false;
-  const client = createClient({
-    url: storeUrl,
+  const client = redisClient(storeUrl, where, {
     commandOptions: { timeout: options.commandTimeoutMs ?? CREATE_JOB_STORE_DEFAULTS.commandTimeoutMs },
     socket: {
       connectTimeout: connectTimeoutMs,
@@ -142,28 +129,30 @@ async function openRedis(storeUrl: string, keyPrefix: string, options: CreateJob
       },
     },
   });
-  // Without a listener, node-redis' 'error' events would crash the process.
+  let healthy = true;
+  // Without a listener, node-redis' 'error' events would crash the process. Told once per outage.
   client.on('error', (error: Error) => {
-    if (connected)
-      options.logger?.warn('Job store connection failed', { store: where, error: error.message });
+    if (!connected || !healthy) return;
+    healthy = false;
+    options.logger?.warn('Job store connection lost; reconnecting', { store: where, error: reasonOf(error) });
   });
   client.on('ready', () => {
-    if (connected) options.logger?.info('Job store connection restored', { store: where });
+    if (!connected || healthy) return;
+    healthy = true;
+    options.logger?.info('Job store connection restored', { store: where });
   });
   try {
-    await withTimeout(client.connect(), connectTimeoutMs + 1_000);
-    // A server that accepts connections but never answers would otherwise hang the first save.
-    await withTimeout(client.ping(), connectTimeoutMs);
+    // The PING catches a server that accepts connections but never answers; the margin lets the
+    // reconnect strategy's own error (e.g. ECONNREFUSED) win over the bare timeout.
+    await withTimeout(
+      client.connect().then(() => client.ping()),
+      connectTimeoutMs + 500,
+    );
   } catch (error) {
     // A failed reconnect strategy has already closed the client, and destroy() would throw.
     if (client.isOpen) client.destroy();
-    throw new StoreError(
-      'store-unreachable',
-      `Cannot reach Redis at ${where}: ${redact(messageOf(error), storeUrl)}`,
-      {
-        cause: error,
-      },
-    );
+    const reason = redact(reasonOf(error), storeUrl);
+    throw new StoreError('store-unreachable', `Cannot reach Redis at ${where}: ${reason}`, { cause: error });
   }
   connected = true;
   const open = (namespace: string) =>
@@ -181,6 +170,22 @@ async function openRedis(storeUrl: string, keyPrefix: string, options: CreateJob
   });
 }
 
+/** node-redis' client, its URL errors (e.g. a database that is not a number) told as a StoreError. */
+function redisClient(
+  storeUrl: string,
+  where: string,
+  options: Omit<NonNullable<Parameters<typeof createClient>[0]>, 'url'>,
+) {
+  try {
+    return createClient({ ...options, url: storeUrl });
+  } catch (error) {
+    const reason = redact(reasonOf(error), storeUrl);
+    throw new StoreError('store-url', `Invalid store URL "${where}": ${reason}; use ${ACCEPTED_FORMS}`, {
+      cause: error,
+    });
+  }
+}
+
 function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -189,19 +194,16 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function messageOf(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return messageOf(error.errors[0]);
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
-}
-
-/** Removes the URL's password from a message, in case a library echoed it. */
+/** Removes the URL's password, as written and decoded, from a message, in case a library echoed it. */
 function redact(message: string, storeUrl: string): string {
-  let password = '';
+  const raw = URL.canParse(storeUrl) ? new URL(storeUrl).password : '';
+  let decoded = raw;
   try {
-    password = decodeURIComponent(new URL(storeUrl).password);
+    decoded = decodeURIComponent(raw);
   } catch {
-    // An unparsable URL was refused earlier.
+    // A malformed escape: only the raw form can appear.
   }
-  return password.length > 0 ? message.split(password).join('***') : message;
+  let redacted = message;
+  for (const secret of [raw, decoded]) if (secret.length > 0) redacted = redacted.split(secret).join('***');
+  return redacted;
 }

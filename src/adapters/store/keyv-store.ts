@@ -36,49 +36,45 @@ export class KeyvJobStore implements JobStore {
   }
 
   /** Resolves once the store acknowledged the write; a terminal job expires after `terminalJobTtlMs`. */
-  async save(job: RestyleJob): Promise<void> {
-    this.#assertOpen();
+  save(job: RestyleJob): Promise<void> {
     const ttlMs = isTerminal(job.state) && this.#terminalJobTtlMs > 0 ? this.#terminalJobTtlMs : undefined;
-    return this.#inOrder(`job:${job.id}`, async () => {
+    return this.#inOrder(`job:${job.id}`, `save job ${job.id}`, async () => {
       // Keyv only reports `false` when the adapter swallowed an error; treat it as one.
-      if (!(await this.#jobs.set(job.id, job, ttlMs))) throw new Error(`Could not save job ${job.id}`);
+      if (!(await this.#jobs.set(job.id, job, ttlMs))) throw new Error('the adapter refused the write');
     });
   }
 
   /** The job, or `undefined` when absent or expired. */
-  async get(id: string): Promise<RestyleJob | undefined> {
-    this.#assertOpen();
-    return (await this.#jobs.get(id)) as RestyleJob | undefined;
+  get(id: string): Promise<RestyleJob | undefined> {
+    return this.#attempt(`read job ${id}`, async () => (await this.#jobs.get(id)) as RestyleJob | undefined);
   }
 
   /** Every stored job that has not expired, read by iterating the jobs namespace. */
-  async list(): Promise<RestyleJob[]> {
-    this.#assertOpen();
-    const byKey = new Map<string, RestyleJob>();
-    // Redis SCAN may return a key twice; the map keeps one copy.
-    for await (const [key, job] of this.#iterate(this.#jobs)) byKey.set(key, job as RestyleJob);
-    return [...byKey.values()];
+  list(): Promise<RestyleJob[]> {
+    return this.#attempt('list jobs', async () => {
+      const byKey = new Map<string, RestyleJob>();
+      // Redis SCAN may return a key twice; the map keeps one copy.
+      for await (const [key, job] of this.#iterate(this.#jobs)) byKey.set(key, job as RestyleJob);
+      return [...byKey.values()];
+    });
   }
 
   /** Removes the job; resolves also when it did not exist. */
-  async delete(id: string): Promise<void> {
-    this.#assertOpen();
-    return this.#inOrder(`job:${id}`, async () => {
+  delete(id: string): Promise<void> {
+    return this.#inOrder(`job:${id}`, `delete job ${id}`, async () => {
       await this.#jobs.delete(id);
     });
   }
 
   /** The record, or `undefined` when absent or expired. */
-  async getRecord<T>(key: string): Promise<T | undefined> {
-    this.#assertOpen();
-    return (await this.#records.get(key)) as T | undefined;
+  getRecord<T>(key: string): Promise<T | undefined> {
+    return this.#attempt(`read record ${key}`, async () => (await this.#records.get(key)) as T | undefined);
   }
 
   /** Writes the record; with `ttlMs` it expires after that long (0 or less removes it at once). */
-  async setRecord<T>(key: string, value: T, ttlMs?: number): Promise<void> {
-    this.#assertOpen();
-    if (Number.isNaN(ttlMs)) throw new RangeError('ttlMs must be a number');
-    return this.#inOrder(`record:${key}`, async () => {
+  setRecord<T>(key: string, value: T, ttlMs?: number): Promise<void> {
+    if (Number.isNaN(ttlMs)) return Promise.reject(new RangeError('ttlMs must be a number'));
+    return this.#inOrder(`record:${key}`, `save record ${key}`, async () => {
       // Keyv reads a TTL of 0 as "forever"; a record meant to expire at once must not be kept.
       if (ttlMs !== undefined && ttlMs <= 0) {
         await this.#records.delete(key);
@@ -86,7 +82,9 @@ export class KeyvJobStore implements JobStore {
       }
       const wholeTtlMs =
         ttlMs === undefined || ttlMs === Number.POSITIVE_INFINITY ? undefined : Math.ceil(ttlMs);
-      if (!(await this.#records.set(key, value, wholeTtlMs))) throw new Error(`Could not save record ${key}`);
+      if (!(await this.#records.set(key, value, wholeTtlMs))) {
+        throw new Error('the adapter refused the write');
+      }
     });
   }
 
@@ -94,12 +92,13 @@ export class KeyvJobStore implements JobStore {
    * Resolves once expired jobs and records are removed. Redis expires keys by itself; SQLite only
    * drops an expired row when it is read, so this is what keeps its file from growing forever.
    */
-  async sweepExpired(): Promise<void> {
-    this.#assertOpen();
-    for (const keyv of [this.#jobs, this.#records]) {
-      // Keyv's iterator deletes each expired entry it meets: reading everything is the sweep.
-      for await (const _ of this.#iterate(keyv));
-    }
+  sweepExpired(): Promise<void> {
+    return this.#attempt('remove expired entries', async () => {
+      for (const keyv of [this.#jobs, this.#records]) {
+        // Keyv's iterator deletes each expired entry it meets: reading everything is the sweep.
+        for await (const _ of this.#iterate(keyv));
+      }
+    });
   }
 
   /** Waits for pending writes, then releases connections and file handles; later calls do nothing. */
@@ -122,9 +121,13 @@ export class KeyvJobStore implements JobStore {
     return iterator(undefined) as AsyncGenerator<[string, unknown], void>;
   }
 
-  #inOrder(key: string, write: () => Promise<void>): Promise<void> {
+  /** Runs `write` after the previous write of `key`, so writes of one key land in call order. */
+  #inOrder(key: string, what: string, write: () => Promise<void>): Promise<void> {
+    // Checked now, not when its turn comes: close() lets writes made before it finish.
+    if (this.#closed) return Promise.reject(closedError(what));
     const previous = this.#writes.get(key);
-    const result = previous ? previous.then(write) : write();
+    const run = () => explained(what, write);
+    const result = previous ? previous.then(run) : run();
     const settled = result.catch(() => undefined);
     this.#writes.set(key, settled);
     void settled.then(() => {
@@ -133,7 +136,40 @@ export class KeyvJobStore implements JobStore {
     return result;
   }
 
-  #assertOpen(): void {
-    if (this.#closed) throw new Error('The job store is closed');
+  #attempt<T>(what: string, action: () => Promise<T>): Promise<T> {
+    return this.#closed ? Promise.reject(closedError(what)) : explained(what, action);
   }
+}
+
+/** Runs `action`, giving its failure the context of `what` was attempted. */
+async function explained<T>(what: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    throw new StoreError('store-failed', `Cannot ${what}: ${reasonOf(error)}`, { cause: error });
+  }
+}
+
+function closedError(what: string): StoreError {
+  return new StoreError('store-closed', `Cannot ${what}: the job store is closed`);
+}
+
+/** Why a job store failed: a URL it does not accept, a backend it cannot reach, a failed operation. */
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly code: 'store-url' | 'store-unreachable' | 'store-failed' | 'store-closed',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A short reason for `error`, e.g. `connect ECONNREFUSED 127.0.0.1:6379`. */
+export function reasonOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return reasonOf(error.errors[0]);
+  // node-redis' TimeoutError has neither message nor name of its own.
+  if (error instanceof Error) return error.message || error.constructor.name;
+  return String(error);
 }
