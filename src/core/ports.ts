@@ -85,6 +85,11 @@ export interface RestyleBackend {
   check(taskId: string, signal?: AbortSignal): Promise<TaskSnapshot>;
   /** Cancels a task that is still pending. */
   cancel(taskId: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Tasks of this account created at or after `sinceMs`, oldest first: finds a task whose submit
+   * reply was lost in a crash, so it is adopted instead of submitted again.
+   */
+  tasksCreatedSince(sinceMs: number, signal?: AbortSignal): Promise<readonly TaskSnapshot[]>;
 }
 
 /** Progress of a transfer, in bytes. */

@@ -198,6 +198,15 @@ export class RestyleService {
     const stored = (await this.deps.store.list()).sort((a, b) => a.seq - b.seq);
     this.seq = stored.reduce((max, job) => Math.max(max, job.seq), this.seq);
     const resumed: RestyleJob[] = [];
+    const knownTaskIds = new Set(
+      stored.flatMap((job) =>
+        'taskId' in job.state
+          ? [job.state.taskId]
+          : job.state.kind === 'failed'
+            ? [job.state.failure.taskId ?? '']
+            : [],
+      ),
+    );
     for (const job of stored) {
       if (isTerminal(job.state) || !filter(job)) continue;
       this.jobs.set(job.id, job);
@@ -207,10 +216,7 @@ export class RestyleService {
           this.enqueue(job);
           break;
         case 'submitting':
-          // The submit may or may not have reached DashScope before the crash; the task id was
-          // not saved, so the only way on is to submit again (logged for the operator).
-          this.deps.logger.warn('job was interrupted while submitting; submitting again', { jobId: job.id });
-          this.enqueue(await this.update(job, { kind: 'waiting', media: job.state.media }), true);
+          await this.recoverSubmitting(job, job.state, knownTaskIds);
           break;
         case 'submitted':
           this.resumeSubmitted(job, job.state);
@@ -223,6 +229,43 @@ export class RestyleService {
     }
     this.pump();
     return resumed;
+  }
+
+  /**
+   * A crash hit between sending a submit and saving its task id. The lane is exclusive, so a task
+   * this account created since then is this job's: adopt it. With none, the submit never arrived
+   * and the job goes first in line again.
+   */
+  private async recoverSubmitting(
+    job: RestyleJob,
+    state: Extract<JobState, { kind: 'submitting' }>,
+    knownTaskIds: ReadonlySet<string>,
+  ): Promise<void> {
+    let found: TaskSnapshot | undefined;
+    try {
+      const recent = await this.deps.backend.tasksCreatedSince(state.startedAtMs, this.shutdown.signal);
+      found = recent.find((task) => !knownTaskIds.has(task.taskId));
+    } catch (error) {
+      this.deps.logger.warn('could not look for the task of an interrupted submit; submitting again', {
+        jobId: job.id,
+        error: String(error),
+      });
+    }
+    if (found && (found.status === 'pending' || found.status === 'running' || found.status === 'succeeded')) {
+      this.deps.logger.info('adopted the task of an interrupted submit', {
+        jobId: job.id,
+        taskId: found.taskId,
+      });
+      const submitted = await this.update(job, {
+        kind: 'submitted',
+        taskId: found.taskId,
+        submittedAtMs: state.startedAtMs,
+        remote: found.status === 'running' ? 'running' : 'pending',
+      });
+      if (submitted.state.kind === 'submitted') this.resumeSubmitted(submitted, submitted.state);
+      return;
+    }
+    this.enqueue(await this.update(job, { kind: 'waiting', media: state.media }), true);
   }
 
   /** Subscribes to "something in the queue changed", at most once per tick however much changed. */

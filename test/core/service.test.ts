@@ -273,6 +273,41 @@ describe('RestyleService', () => {
       fake.options.runningMs = 250;
     }
   });
+
+  it('adopts the task of a submit whose reply was lost in a crash, and resubmits when none exists', async () => {
+    const accepted = () => fake.submits().filter((entry) => entry.status === 200).length;
+    const store = new MemoryJobStore();
+    for (const replyLost of [true, false]) {
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      const { backend, host } = deps();
+      const media = await host.host(clips[1]!);
+      const startedAtMs = Date.now();
+      if (replyLost) await backend.submit({ media, styleId: 2, fps: 17 });
+      const before = accepted();
+      const id = randomUUID();
+      await store.save({
+        id,
+        seq: replyLost ? 1 : 2,
+        requester: alice,
+        delivery: { platform: 'test', outPath: join(dir, 'out', `${id}.mp4`) },
+        inputPath: clips[1]!,
+        inputHash: 'x',
+        styleId: 2,
+        fps: 17,
+        durationSec: 1,
+        changes: [],
+        createdAtMs: startedAtMs,
+        updatedAtMs: startedAtMs,
+        state: { kind: 'submitting', media, startedAtMs },
+      });
+      const s = service({ store });
+      await s.start();
+      const job = await s.settled(id);
+      expect(job.state.kind).toBe('delivered');
+      expect(accepted() - before).toBe(replyLost ? 0 : 1);
+      await s.stop();
+    }
+  });
 });
 
 async function waitFor(condition: () => boolean, timeoutMs = 15_000): Promise<void> {

@@ -2,7 +2,16 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { RestyleBackend, RestyleRequest, TaskSnapshot, TaskStatus } from '../../core/ports.ts';
 import { DashScopeClient, type DashScopeClientOptions, submitGateFor } from './client.ts';
-import { MODEL, SUBMIT_PATH, type SubmitBody, TASKS_PATH, type TaskReply, taskReply } from './wire.ts';
+import {
+  beijingCompactTime,
+  MODEL,
+  SUBMIT_PATH,
+  type SubmitBody,
+  TASKS_PATH,
+  type TaskReply,
+  taskListReply,
+  taskReply,
+} from './wire.ts';
 
 /** Options of the backend: the client's, plus the account's submit rate. */
 export interface DashScopeBackendOptions extends DashScopeClientOptions {
@@ -119,5 +128,35 @@ export class DashScopeBackend implements RestyleBackend {
       },
       { retry: { maxAttempts: 3, baseDelayMs: 300, maxDelayMs: 2_000 } },
     );
+  }
+
+  /** Tasks of this account and model created at or after `sinceMs` (the list API), oldest first. */
+  async tasksCreatedSince(sinceMs: number, signal?: AbortSignal): Promise<readonly TaskSnapshot[]> {
+    // The filter has whole seconds; a minute of slack covers clock skew, gmt_create narrows it.
+    const reply = await this.client.call({
+      method: 'GET',
+      path: TASKS_PATH,
+      query: {
+        model_name: MODEL,
+        start_time: beijingCompactTime(sinceMs - 60_000),
+        end_time: beijingCompactTime(Date.now() + 60_000),
+        page_no: '1',
+        page_size: '20',
+      },
+      schema: taskListReply,
+      what: 'list recent tasks',
+      signal,
+    });
+    return reply.data.data
+      .filter((item) => {
+        const created = Number(item.gmt_create);
+        return !Number.isFinite(created) || created >= sinceMs - 1_000;
+      })
+      .sort((a, b) => Number(a.gmt_create ?? 0) - Number(b.gmt_create ?? 0))
+      .map((item) => ({
+        taskId: item.task_id,
+        status: normaliseStatus(item.status),
+        requestId: reply.requestId,
+      }));
   }
 }

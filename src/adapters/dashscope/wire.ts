@@ -57,3 +57,24 @@ export const policyReply = z.looseObject({
   }),
 });
 export type UploadPolicy = z.infer<typeof policyReply>['data'];
+
+/** Reply of `GET /api/v1/tasks` (the task list). */
+export const taskListReply = z.looseObject({
+  request_id: z.string().optional(),
+  data: z
+    .array(
+      z.looseObject({
+        task_id: z.string(),
+        status: z.string(),
+        gmt_create: z.union([z.number(), z.string()]).optional(),
+        model_name: z.string().optional(),
+      }),
+    )
+    .default([]),
+});
+
+/** `YYYYMMDDhhmmss` in Beijing time (UTC+8), the task list's time filter format. */
+export function beijingCompactTime(ms: number): string {
+  const iso = new Date(ms + 8 * 3_600_000).toISOString();
+  return iso.slice(0, 19).replace(/[-T:]/g, '');
+}
