@@ -360,7 +360,7 @@ export class RestyleService {
 
   /**
    * Where a job stands: position and ETA while waiting, fraction and elapsed time while its task
-   * runs. O(requesters) for a waiting job, O(1) otherwise.
+   * runs. O(rounds) for a waiting job (bounded by the per-user cap), O(1) otherwise.
    */
   status(jobId: string): JobStatus | undefined {
     const job = this.jobs.get(jobId);
@@ -644,8 +644,10 @@ export class RestyleService {
     submitted: TaskSnapshot,
     run: LaneRun,
     signal: AbortSignal,
-    submittedAtMs = this.deps.clock.now(),
+    resumedFromMs?: number,
   ): Promise<void> {
+    const resumed = resumedFromMs !== undefined;
+    const submittedAtMs = resumedFromMs ?? this.deps.clock.now();
     run.submittedAtMs = submittedAtMs;
     run.remote = submitted.status === 'running' ? 'running' : 'pending';
     let current = await this.update(job, {
@@ -683,9 +685,11 @@ export class RestyleService {
         this.emit(job.id, { type: 'progress', status: this.status(job.id)! });
       },
     });
-    const taskMs = this.deps.clock.now() - submittedAtMs;
-    this.deps.speed.observe(taskMs, job.durationSec);
-    await this.deps.store.setRecord(SPEED_RECORD_KEY, this.deps.speed.toRecord());
+    if (!resumed) {
+      // A task resumed after a restart would count the downtime as processing time.
+      this.deps.speed.observe(this.deps.clock.now() - submittedAtMs, job.durationSec);
+      await this.deps.store.setRecord(SPEED_RECORD_KEY, this.deps.speed.toRecord());
+    }
     const fetching = await this.update(this.jobs.get(job.id)!, {
       kind: 'fetching',
       taskId: done.taskId,

@@ -9,11 +9,11 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobRow } from '../../src/cli/jobs.ts';
 import { type FakeDashScope, type LoggedRequest, startFakeDashScope } from '../fakes/dashscope/server.ts';
-import { makeClip, tempDir, testBinaries } from '../helpers/media.ts';
+import { makeClip, probeVideoStream, tempDir } from '../helpers/media.ts';
 
 const KEY = 'sk-test-key';
 const BIN = resolve('bin/restyle.js');
-const execFileAsync = promisify(execFile);
+const _execFileAsync = promisify(execFile);
 /** Quick tasks, restored after every test. */
 const PENDING_MS = 100;
 const RUNNING_MS = 300;
@@ -111,28 +111,6 @@ function results(cwd: string): string[] {
   return existsSync(dir) ? readdirSync(dir) : [];
 }
 
-async function videoStream(path: string): Promise<{ codec: string; width: number; height: number }> {
-  const { ffprobe, env } = testBinaries();
-  const { stdout } = await execFileAsync(
-    ffprobe,
-    [
-      '-v',
-      'error',
-      '-select_streams',
-      'v:0',
-      '-show_entries',
-      'stream=codec_name,width,height',
-      '-of',
-      'json',
-      path,
-    ],
-    { env: { ...process.env, ...env } },
-  );
-  const stream = (JSON.parse(stdout) as { streams: { codec_name: string; width: number; height: number }[] })
-    .streams[0]!;
-  return { codec: stream.codec_name, width: stream.width, height: stream.height };
-}
-
 /** Where `restyle video … --style 3d --out-dir outDir` writes an input's result. */
 function outputOf(outDir: string, input: string): string {
   return join(outDir, basename(input).replace(/\.mp4$/, '.3d-cartoon.mp4'));
@@ -146,12 +124,14 @@ interface Crash {
   readonly env?: Record<string, string>;
   /** Resolves once the phase under test is reached; the process is killed right after. */
   reach(run: { launched: Launched; cwd: string; submitsBefore: number }): Promise<void>;
+  /** The stored states right after the kill, as `restyle jobs` shows them, oldest first. */
+  readonly killedIn: readonly (string | RegExp)[];
   /** Runs after the kill, before `restyle resume` (e.g. to undo a fault). */
   afterKill?(): void;
 }
 
 /** Starts `restyle video`, kills it with SIGKILL in a phase, resumes, and checks nothing was paid twice. */
-async function crashAndResume(crash: Crash): Promise<{ resumed: CliRun; rows: JobRow[] }> {
+async function crashAndResume(crash: Crash): Promise<void> {
   const cwd = await tempDir('restyle-recovery-');
   const outDir = join(cwd, 'out');
   const outputs = crash.inputs.map((input) => outputOf(outDir, input));
@@ -170,15 +150,29 @@ async function crashAndResume(crash: Crash): Promise<{ resumed: CliRun; rows: Jo
   expect(killed.signal, launched.output()).toBe('SIGKILL');
   // The crash interrupted real work: at least one result was not written yet.
   expect(outputs.some((path) => !existsSync(path))).toBe(true);
+  // Quick tasks again for the resumed run (a task already submitted keeps its timing).
+  fake.options.pendingMs = PENDING_MS;
+  fake.options.runningMs = RUNNING_MS;
   crash.afterKill?.();
+  // The phase as the store kept it, read by another process.
+  const stored = await restyle(cwd, ['jobs', '--json']);
+  expect(stored.code, stored.stderr).toBe(0);
+  const states = (JSON.parse(stored.stdout) as JobRow[]).map((row) => row.state);
+  expect(states).toHaveLength(crash.killedIn.length);
+  crash.killedIn.forEach((state, index) => {
+    if (typeof state === 'string') expect(states[index]).toBe(state);
+    else expect(states[index]).toMatch(state);
+  });
 
   const resumed = await restyle(cwd, ['resume']);
   expect(resumed.code, resumed.stderr).toBe(0);
-  expect(resumed.stderr).toMatch(/Resuming \d+ jobs?\./);
+  const n = crash.inputs.length;
+  expect(resumed.stderr).toContain(`Resuming ${n} job${n === 1 ? '' : 's'}.`);
+  expect(resumed.stdout.trim().split('\n').sort()).toEqual([...outputs].sort());
   for (const path of outputs) {
     expect(existsSync(path), `${path} is missing\n${resumed.stderr}`).toBe(true);
     expect(statSync(path).size).toBeGreaterThan(1000);
-    expect(await videoStream(path)).toMatchObject({ codec: 'h264', width: 384, height: 288 });
+    expect(await probeVideoStream(path)).toMatchObject({ codec: 'h264', width: 384, height: 288 });
   }
   const accepted = acceptedSince(submitsBefore);
   // One billed task per input, across the killed process and the resumed one.
@@ -197,7 +191,6 @@ async function crashAndResume(crash: Crash): Promise<{ resumed: CliRun; rows: Jo
   expect(again.stderr).toContain('Nothing to resume');
   expect(fake.submits().length).toBe(submitsAfterResume);
   await rm(cwd, { recursive: true, force: true });
-  return { resumed, rows };
 }
 
 /** Clips keyed by their frame rate: each test restyles its own. */
@@ -212,7 +205,7 @@ beforeAll(async () => {
   fake = await startFakeDashScope({ pendingMs: PENDING_MS, runningMs: RUNNING_MS, render: false });
   const rates = [5, 6, 7, 8, 9, 10, 11, 12, 13];
   const made = await Promise.all(rates.map((fps) => makeClip({ container: 'mp4', durationSec: 1, fps })));
-  rates.forEach((fps, index) => clips.set(fps, made[index]!));
+  for (const [index, fps] of rates.entries()) clips.set(fps, made[index]!);
 });
 afterEach(() => {
   fake.options.pendingMs = PENDING_MS;
@@ -225,11 +218,12 @@ afterAll(async () => {
 
 describe('restyle resume after restyle video was killed with SIGKILL', () => {
   it('while a job waits behind one whose task is PENDING', async () => {
-    fake.options.pendingMs = 3_000;
+    fake.options.pendingMs = 4_000;
     const uploadsBefore = fake.uploads.size;
     await crashAndResume({
       inputs: [clip(5), clip(6)],
       fps: 15,
+      killedIn: ['submitted (pending)', 'waiting'],
       async reach({ launched, submitsBefore }) {
         // The first job holds the lane (its task saved and polled); the second was prepared ahead
         // (uploaded) and waits: nothing of it reached the synthesis endpoint.
@@ -252,6 +246,7 @@ describe('restyle resume after restyle video was killed with SIGKILL', () => {
     await crashAndResume({
       inputs: [clip(7)],
       fps: 16,
+      killedIn: ['submitted (pending)'],
       async reach({ launched, submitsBefore }) {
         await until(launched, 'the submitted task to be polled', () => {
           const accepted = acceptedSince(submitsBefore);
@@ -267,6 +262,8 @@ describe('restyle resume after restyle video was killed with SIGKILL', () => {
     await crashAndResume({
       inputs: [clip(8)],
       fps: 17,
+      // The remote status is saved without holding up polling: a kill may come before it lands.
+      killedIn: [/^submitted \((running|pending)\)$/],
       async reach({ launched, submitsBefore }) {
         await until(launched, 'the task to be seen RUNNING', () => {
           const taskId = acceptedSince(submitsBefore)[0]?.taskId;
@@ -283,6 +280,7 @@ describe('restyle resume after restyle video was killed with SIGKILL', () => {
     await crashAndResume({
       inputs: [clip(9)],
       fps: 18,
+      killedIn: ['fetching'],
       env: { RESTYLE_MAX_RESULT_BYTES: String(4_000_000_000) },
       async reach({ launched, cwd }) {
         await until(launched, 'a partial result in data/results', () =>
@@ -299,14 +297,14 @@ describe('restyle resume after restyle video was killed with SIGKILL', () => {
     await crashAndResume({
       inputs: [clip(10)],
       fps: 19,
+      killedIn: ['fetched'],
       env: { RESTYLE_CLI_DELIVERY_DELAY_MS: '5000' },
       async reach({ launched, cwd }) {
+        // Renamed into place once complete; the state is saved right after, then delivery waits 5 s.
         await until(launched, 'a fetched result in data/results', () =>
           results(cwd).some((name) => name.endsWith('.mp4')),
         );
-        // Read the store from outside while the process waits to deliver.
-        const listed = await restyle(cwd, ['jobs', '--json']);
-        expect((JSON.parse(listed.stdout) as JobRow[]).map((row) => row.state)).toEqual(['fetched']);
+        await new Promise((wake) => setTimeout(wake, 1_000));
       },
     });
   });
@@ -318,6 +316,8 @@ describe('restyle video with several inputs', () => {
     const outDir = join(cwd, 'out');
     const inputs = [clip(11), clip(12), clip(13)];
     const submitsBefore = fake.submits().length;
+    // Each task holds the lane long enough for the third clip to be queued behind the second.
+    fake.options.pendingMs = 800;
     const run = await restyle(cwd, ['video', ...inputs, '--style', '3d', '--fps', '20', '--out-dir', outDir]);
     expect(run.code, run.stderr).toBe(0);
     const submits = fake.submits().slice(submitsBefore);

@@ -7,11 +7,18 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeDashScope, startFakeDashScope } from '../fakes/dashscope/server.ts';
-import { type BadInputs, badInputs, makeClip, sampleMedia, tempDir, testBinaries } from '../helpers/media.ts';
+import {
+  type BadInputs,
+  badInputs,
+  makeClip,
+  probeVideoStream,
+  sampleMedia,
+  tempDir,
+} from '../helpers/media.ts';
 
 const KEY = 'sk-test-key';
 const BIN = resolve('bin/restyle.js');
-const execFileAsync = promisify(execFile);
+const _execFileAsync = promisify(execFile);
 
 let fake: FakeDashScope;
 let out: string;
@@ -57,34 +64,6 @@ function restyle(
   });
 }
 
-async function probeOutput(
-  path: string,
-): Promise<{ fps: number; codec: string; width: number; height: number }> {
-  const { ffprobe, env } = testBinaries();
-  const { stdout } = await execFileAsync(
-    ffprobe,
-    [
-      '-v',
-      'error',
-      '-select_streams',
-      'v:0',
-      '-show_entries',
-      'stream=codec_name,avg_frame_rate,width,height',
-      '-of',
-      'json',
-      path,
-    ],
-    { env: { ...process.env, ...env } },
-  );
-  const stream = (
-    JSON.parse(stdout) as {
-      streams: { codec_name: string; avg_frame_rate: string; width: number; height: number }[];
-    }
-  ).streams[0]!;
-  const [num, den] = stream.avg_frame_rate.split('/').map(Number);
-  return { fps: num! / (den || 1), codec: stream.codec_name, width: stream.width, height: stream.height };
-}
-
 beforeAll(async () => {
   fake = await startFakeDashScope({ pendingMs: 100, runningMs: 300, render: true });
   out = await tempDir('restyle-cli-');
@@ -103,7 +82,7 @@ describe('restyle video, end to end against the fake DashScope', () => {
     expect(run.code).toBe(0);
     const output = join(out, 'clip-3d.mp4');
     expect(run.stdout.trim()).toBe(output);
-    const facts = await probeOutput(output);
+    const facts = await probeVideoStream(output);
     expect(facts).toMatchObject({ codec: 'h264', width: 480, height: 320 });
     expect(facts.fps).toBeCloseTo(20, 0);
     const task = [...fake.tasks.values()].at(-1)!;
@@ -150,7 +129,7 @@ describe('restyle video, end to end against the fake DashScope', () => {
       'rotated.mp4',
     ]);
     expect(run.code, run.stderr).toBe(0);
-    const facts = await probeOutput(join(out, 'rotated.mp4'));
+    const facts = await probeVideoStream(join(out, 'rotated.mp4'));
     expect(facts.height).toBeGreaterThan(facts.width);
   });
 

@@ -300,7 +300,10 @@ describe('rate limits', () => {
 describe('task lifecycle', () => {
   it('goes PENDING → RUNNING → SUCCEEDED and renders an h264 mp4 at video_fps that looks restyled', async () => {
     const key = newKey();
+    // Long enough to read PENDING even on a busy machine.
+    fake.options.pendingMs = 1_000;
     const taskId = await submitOk(key, job(`${filesUrl}/good.mp4`, { style: 0, video_fps: 20 }));
+    fake.options.pendingMs = 40;
 
     const pending = await taskStatus(key, taskId);
     expect(pending.output).toMatchObject({ task_id: taskId, task_status: 'PENDING' });

@@ -390,3 +390,32 @@ export async function fileWithMarkerAt(
   }
   return path;
 }
+
+/** The first video stream of a file as ffprobe sees it: codec, coded size and average frame rate. */
+export async function probeVideoStream(
+  path: string,
+): Promise<{ codec: string; width: number; height: number; fps: number }> {
+  const { ffprobe, env } = testBinaries();
+  const { stdout } = await execFileAsync(
+    ffprobe,
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=codec_name,avg_frame_rate,width,height',
+      '-of',
+      'json',
+      path,
+    ],
+    { env: { ...process.env, ...env } },
+  );
+  const stream = (
+    JSON.parse(stdout) as {
+      streams: { codec_name: string; avg_frame_rate: string; width: number; height: number }[];
+    }
+  ).streams[0]!;
+  const [num, den] = stream.avg_frame_rate.split('/').map(Number);
+  return { codec: stream.codec_name, width: stream.width, height: stream.height, fps: num! / (den || 1) };
+}
