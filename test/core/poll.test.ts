@@ -28,6 +28,12 @@ describe('poll schedule', () => {
     }
   });
 
+  it('polls short tasks more densely near their end, so the queue hands over quickly', () => {
+    expect(nextPollDelayMs(2_600, 3_000)).toBe(120);
+    expect(nextPollDelayMs(1_800, 2_000)).toBe(100);
+    expect(simulate(3_000, 3_000).latencyMs).toBeLessThanOrEqual(120);
+  });
+
   it('backs off again when the task overruns, up to the cap', () => {
     const late = nextPollDelayMs(60_000 * 1.3 + 20_000, 60_000);
     expect(late).toBeGreaterThan(DEFAULT_POLL_SCHEDULE.denseIntervalMs);
