@@ -1,4 +1,4 @@
-import { describePhase, formatBytes, formatClock } from '../bots/shared/messages.ts';
+import { describePhase, formatClock } from '../bots/shared/messages.ts';
 import type { JobStatus } from '../core/service.ts';
 import type { Locale } from '../core/styles.ts';
 import type { Phase, ProgressEvent } from '../core/task.ts';
@@ -16,13 +16,6 @@ export function formatProgressLine(event: ProgressEvent, locale: Locale): string
     parts.push(locale === 'zh' ? `第 ${event.position} 位` : `#${event.position} in line`);
   if (event.fraction !== undefined) {
     parts.push(`${progressBar(event.fraction)} ${Math.floor(event.fraction * 100)}%`);
-  }
-  if (event.bytes !== undefined) {
-    parts.push(
-      event.totalBytes
-        ? `${formatBytes(event.bytes)} / ${formatBytes(event.totalBytes)}`
-        : formatBytes(event.bytes),
-    );
   }
   const elapsed = formatClock(event.elapsedMs);
   if (event.etaMs !== undefined && event.phase !== 'done') {

@@ -78,9 +78,4 @@ export class MinIntervalGate {
     this.tail = turn.catch(() => undefined);
     return turn;
   }
-
-  /** Records a pass that happened elsewhere (e.g. a submit the server throttled). */
-  touch(): void {
-    this.lastPassMs = this.now();
-  }
 }

@@ -13,16 +13,7 @@ export interface TaskDeps {
 }
 
 /** Steps of a restyle, in order. */
-export type Phase =
-  | 'probing'
-  | 'queued'
-  | 'fitting'
-  | 'uploading'
-  | 'submitting'
-  | 'pending'
-  | 'running'
-  | 'fetching'
-  | 'done';
+export type Phase = 'probing' | 'queued' | 'submitting' | 'pending' | 'running' | 'fetching' | 'done';
 
 /** A progress report; `etaMs` is the estimated time left until the result is local. */
 export interface ProgressEvent {
@@ -35,8 +26,6 @@ export interface ProgressEvent {
   /** Estimated fraction of the remote work done, while pending or running. */
   readonly fraction?: number | undefined;
   readonly taskId?: string | undefined;
-  readonly bytes?: number | undefined;
-  readonly totalBytes?: number | undefined;
 }
 
 /** Estimated fraction of the remote work done after `elapsedMs`, never reaching 1 before the end. */

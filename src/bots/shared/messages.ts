@@ -156,8 +156,6 @@ export function describePhase(phase: Phase, locale: Locale): string {
   const en: Record<Phase, string> = {
     probing: 'checking',
     queued: 'queued',
-    fitting: 'fitting',
-    uploading: 'uploading',
     submitting: 'submitting',
     pending: 'queued at DashScope',
     running: 'restyling',
@@ -167,8 +165,6 @@ export function describePhase(phase: Phase, locale: Locale): string {
   const zh: Record<Phase, string> = {
     probing: '检查中',
     queued: '排队中',
-    fitting: '调整中',
-    uploading: '上传中',
     submitting: '提交中',
     pending: '等待 DashScope',
     running: '重绘中',
