@@ -15,10 +15,6 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DashScopeBackend } from '../src/adapters/dashscope/backend.ts';
 import { DashScopeTempUpload } from '../src/adapters/dashscope/upload.ts';
-import { FfprobeVideoProbe } from '../src/adapters/ffmpeg/probe.ts';
-import { FfmpegTranscoder } from '../src/adapters/ffmpeg/transcode.ts';
-import { LocalServiceFiles } from '../src/adapters/files/local-files.ts';
-import { HttpDownloader } from '../src/adapters/http/download.ts';
 import { createJobStore } from '../src/adapters/store/create-store.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { AbortedError } from '../src/core/errors.ts';
@@ -42,6 +38,7 @@ import { silentLogger } from '../src/logger.ts';
 import { startFakeDashScope } from '../test/fakes/dashscope/server.ts';
 import { MemoryJobStore } from '../test/fakes/memory-store.ts';
 import { makeClip } from '../test/helpers/media.ts';
+import { serviceDeps } from '../test/helpers/service.ts';
 
 const quick = process.argv.includes('--quick');
 const execFileAsync = promisify(execFile);
@@ -120,25 +117,20 @@ async function utilisation(run: UtilisationRun, clips: readonly string[]): Promi
     observe(taskMs, videoSec);
     estimates.push(speed.expectedMs(videoSec));
   };
-  const service = new RestyleService({
-    probe: new FfprobeVideoProbe(),
-    transcoder: new FfmpegTranscoder(),
-    host: new DashScopeTempUpload(backend.client),
-    backend,
-    downloader: new HttpDownloader(),
-    clock: systemClock,
-    logger: silentLogger,
-    limits: DEFAULT_LIMITS,
-    taskTimeoutMs: 120_000,
-    maxResultBytes: 100_000_000,
-    tempPath: (suffix) => join(dir, `${randomUUID()}${suffix}`),
-    store,
-    files: new LocalServiceFiles(join(dir, 'data')),
-    sinks: new Map([['bench', noDelivery]]),
-    speed,
-    queueLimits: { maxWaitingPerUser: clips.length, maxWaitingTotal: clips.length },
-    newId: () => randomUUID(),
-  });
+  const service = new RestyleService(
+    serviceDeps({
+      baseUrl: fake.baseUrl,
+      dir,
+      backend,
+      host: new DashScopeTempUpload(backend.client),
+      taskTimeoutMs: 120_000,
+      store,
+      sinks: new Map([['bench', noDelivery]]),
+      speed,
+      queueLimits: { maxWaitingPerUser: clips.length, maxWaitingTotal: clips.length },
+    }),
+  );
+
   try {
     await service.start();
     const requesters = 4;

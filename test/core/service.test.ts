@@ -3,23 +3,16 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DashScopeBackend } from '../../src/adapters/dashscope/backend.ts';
-import { DashScopeTempUpload } from '../../src/adapters/dashscope/upload.ts';
-import { FfprobeVideoProbe } from '../../src/adapters/ffmpeg/probe.ts';
-import { FfmpegTranscoder } from '../../src/adapters/ffmpeg/transcode.ts';
 import { CliDeliverySink } from '../../src/adapters/files/cli-sink.ts';
-import { LocalServiceFiles } from '../../src/adapters/files/local-files.ts';
-import { HttpDownloader } from '../../src/adapters/http/download.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import type { Requester } from '../../src/core/job.ts';
-import { DEFAULT_LIMITS } from '../../src/core/limits.ts';
 import type { Clock } from '../../src/core/ports.ts';
 import { RestyleService, type ServiceDeps } from '../../src/core/service.ts';
 import { SpeedModel } from '../../src/core/speed.ts';
-import { silentLogger } from '../../src/logger.ts';
 import { type FakeDashScope, startFakeDashScope } from '../fakes/dashscope/server.ts';
 import { MemoryJobStore } from '../fakes/memory-store.ts';
-import { makeClip, tempDir, testBinaries } from '../helpers/media.ts';
+import { makeClip, tempDir } from '../helpers/media.ts';
+import { serviceDeps } from '../helpers/service.ts';
 
 let fake: FakeDashScope;
 let dir: string;
@@ -31,32 +24,13 @@ const carol: Requester = { key: 'test:carol' };
 const operator: Requester = { key: 'test:op', operator: true };
 
 function deps(overrides: Partial<ServiceDeps> = {}): ServiceDeps {
-  const backend = new DashScopeBackend({
-    apiKey: 'sk-test-key',
+  return serviceDeps({
     baseUrl: fake.baseUrl,
-    retry: { maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 300 },
-  });
-  const binaries = testBinaries();
-  return {
-    probe: new FfprobeVideoProbe({ binaries }),
-    transcoder: new FfmpegTranscoder({ binaries }),
-    host: new DashScopeTempUpload(backend.client),
-    backend,
-    downloader: new HttpDownloader(),
-    clock: systemClock,
-    logger: silentLogger,
-    limits: DEFAULT_LIMITS,
-    taskTimeoutMs: 60_000,
-    maxResultBytes: 100_000_000,
-    tempPath: (suffix) => join(dir, `${randomUUID()}${suffix}`),
-    store: new MemoryJobStore(),
-    files: new LocalServiceFiles(join(dir, 'data')),
+    dir,
+    backendRetry: { maxAttempts: 20, baseDelayMs: 50, maxDelayMs: 300 },
     sinks: new Map([['test', new CliDeliverySink()]]),
-    speed: new SpeedModel({ secPerVideoSec: 0.2, overheadSec: 0.3 }),
-    queueLimits: { maxWaitingPerUser: 5, maxWaitingTotal: 50 },
-    newId: () => randomUUID(),
     ...overrides,
-  };
+  });
 }
 
 function service(overrides: Partial<ServiceDeps> = {}): RestyleService {

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
 import { resolveFfmpeg } from '../../../src/adapters/ffmpeg/binaries.ts';
+import { readBody } from '../read-body.ts';
 import { MalformedMultipartError, multipartBoundary, parseMultipart } from './multipart.ts';
 import {
   type AcceptedForm,
@@ -294,18 +295,6 @@ function mulberry32(seed: number): () => number {
 
 function isInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value);
-}
-
-async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  let tooLarge = false;
-  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
-    total += (chunk as Buffer).length;
-    if (total > limitBytes) tooLarge = true;
-    else chunks.push(chunk as Buffer);
-  }
-  return tooLarge ? undefined : Buffer.concat(chunks);
 }
 
 /** Starts a fake DashScope on 127.0.0.1 that serves video-style-transform, its tasks and uploads. */

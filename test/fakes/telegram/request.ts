@@ -5,6 +5,7 @@ import { rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { MalformedMultipartError, multipartBoundary, parseMultipart } from '../dashscope/multipart.ts';
+import { readBody } from '../read-body.ts';
 import type { ResponseParameters } from './types.ts';
 
 /** A failed call, carrying what the API answers. */
@@ -69,18 +70,6 @@ export async function drain(req: IncomingMessage): Promise<void> {
   for await (const _chunk of req.iterator({ destroyOnReturn: false })) {
     // discard
   }
-}
-
-async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  let tooLarge = false;
-  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
-    total += (chunk as Buffer).length;
-    if (total > limitBytes) tooLarge = true;
-    else chunks.push(chunk as Buffer);
-  }
-  return tooLarge ? undefined : Buffer.concat(chunks);
 }
 
 /** A file part of a request, stored where tests can read it. */
