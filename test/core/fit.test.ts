@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { type FitPlan, planFit } from '../../src/core/fit.ts';
 import { checkVideo, DEFAULT_LIMITS, type VideoFacts } from '../../src/core/limits.ts';
+import { compliantFacts } from '../helpers/facts.ts';
 
-const compliant: VideoFacts = {
-  container: 'mp4',
-  formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-  sizeBytes: 10_000_000,
-  durationSec: 10,
-  codec: 'h264',
-  width: 1280,
-  height: 720,
-  rotationDeg: 0,
-  displayWidth: 1280,
-  displayHeight: 720,
-  frameRate: 30,
-  hasAudio: true,
-};
+const compliant = compliantFacts();
 
 function clip(overrides: Partial<VideoFacts>): VideoFacts {
   const merged = { ...compliant, ...overrides };

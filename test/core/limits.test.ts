@@ -1,20 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { allFixable, checkProbe, checkVideo, type VideoFacts } from '../../src/core/limits.ts';
+import { allFixable, checkProbe, checkVideo } from '../../src/core/limits.ts';
+import { compliantFacts } from '../helpers/facts.ts';
 
-const ok: VideoFacts = {
-  container: 'mp4',
-  formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
-  sizeBytes: 5_000_000,
-  durationSec: 10,
-  codec: 'h264',
-  width: 1280,
-  height: 720,
-  rotationDeg: 0,
-  displayWidth: 1280,
-  displayHeight: 720,
-  frameRate: 30,
-  hasAudio: true,
-};
+const ok = compliantFacts();
 
 describe('checkVideo', () => {
   it('accepts a clip inside every limit', () => {
