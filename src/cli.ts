@@ -1,6 +1,7 @@
 import { localeFrom } from './bots/shared/messages.ts';
 import { type CliIo, EXIT, UsageError } from './cli/common.ts';
 import { jobsCommand, resumeCommand } from './cli/jobs.ts';
+import { runCommand } from './cli/run.ts';
 import { videoCommand } from './cli/video.ts';
 import { ConfigError } from './config.ts';
 import { type Locale, STYLES } from './core/styles.ts';
@@ -63,7 +64,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       case 'styles':
         return stylesCommand(io, localeFrom(io.env.LC_ALL || io.env.LANG));
       case 'run':
-        return runCommand(io);
+        return await runCommand(io);
       case undefined:
       case 'help':
       case '--help':
@@ -90,13 +91,4 @@ function stylesCommand(io: CliIo, locale: Locale): number {
     );
   }
   return EXIT.ok;
-}
-
-function runCommand(io: CliIo): number {
-  io.stderr.write(
-    'restyle run serves the chat bots, and no chat platform is available in this version yet:\n' +
-      '  the Telegram bot (TELEGRAM_BOT_TOKEN) and the Discord bot (DISCORD_TOKEN) are still to come.\n' +
-      'Use "restyle video <file> --style <style>" to restyle files meanwhile.\n',
-  );
-  return EXIT.failed;
 }

@@ -35,6 +35,48 @@ export const configSchema = z.object({
   QUEUE_MAX_WAITING_TOTAL: z.coerce.number().int().min(1).max(100_000).default(200),
   RESULT_CACHE_HOURS: numberFrom(0, 24).default(24),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** Enables the Telegram bot. */
+  TELEGRAM_BOT_TOKEN: z
+    .string()
+    .trim()
+    .regex(/^\d+:[\w-]+$/, 'must look like 123456789:AA… (the token @BotFather gave you)')
+    .optional(),
+  /** Bot API server; a self-hosted one (`telegram-bot-api --local`) lifts the file limits. */
+  TELEGRAM_API_ROOT: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .default('https://api.telegram.org'),
+  /**
+   * File limits of the Bot API server: `cloud` (20 MB download, 50 MB upload) or `local`
+   * (2000 MB each). By default `cloud` for api.telegram.org and `local` for any other root.
+   */
+  TELEGRAM_API_LIMITS: z.enum(['cloud', 'local']).optional(),
+  /** Override the download limit of the Bot API server (bytes). */
+  TELEGRAM_MAX_DOWNLOAD_BYTES: z.coerce.number().int().positive().optional(),
+  /** Override the upload limit of the Bot API server (bytes); larger results are re-encoded to fit. */
+  TELEGRAM_MAX_UPLOAD_BYTES: z.coerce.number().int().positive().optional(),
+  /** Webhook mode when set: the public https URL Telegram posts updates to. */
+  TELEGRAM_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  /** Where the webhook server listens. */
+  TELEGRAM_WEBHOOK_PORT: z.coerce.number().int().min(1).max(65_535).default(8443),
+  TELEGRAM_WEBHOOK_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Checked on every webhook call (X-Telegram-Bot-Api-Secret-Token); random when unset. */
+  TELEGRAM_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be 1-256 characters of A-Z, a-z, 0-9, _ and -')
+    .optional(),
+  /** Comma-separated chat ids (users, groups) the bot serves; everyone when unset. */
+  TELEGRAM_ALLOWED_CHATS: z
+    .string()
+    .trim()
+    .regex(/^-?\d+(\s*,\s*-?\d+)*$/, 'must be chat ids separated by commas, e.g. 12345,-1001234567890')
+    .transform((text) => text.split(',').map((id) => Number(id.trim())))
+    .optional(),
+  /** Restyles one Telegram user may start per UTC day; 0 means no limit. */
+  TELEGRAM_DAILY_QUOTA: z.coerce.number().int().min(0).max(100_000).default(0),
+  /** Least time between two edits of one status message. */
+  TELEGRAM_STATUS_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+  /** Output frame rate of chat jobs (15-25). */
+  RESTYLE_FPS: z.coerce.number().int().min(15).max(25).default(15),
   FFMPEG_PATH: z.string().min(1).optional(),
   FFPROBE_PATH: z.string().min(1).optional(),
 });

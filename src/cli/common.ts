@@ -1,6 +1,5 @@
 import { CliDeliverySink } from '../adapters/files/cli-sink.ts';
-import { describeRemoteError } from '../bots/shared/messages.ts';
-import { RemoteError, type RemoteErrorKind } from '../core/errors.ts';
+import { describeFailure } from '../bots/shared/messages.ts';
 import type { Requester, RestyleJob } from '../core/job.ts';
 import type { DeliverySink } from '../core/service.ts';
 import type { Locale } from '../core/styles.ts';
@@ -38,36 +37,13 @@ export function cliSinks(env: NodeJS.ProcessEnv): ReadonlyMap<string, DeliverySi
   return new Map([['cli', new CliDeliverySink(Number.isFinite(delayMs) ? delayMs : 0)]]);
 }
 
-const REMOTE_KINDS = new Set<RemoteErrorKind>([
-  'auth',
-  'billing',
-  'throttled',
-  'parameter',
-  'inspection',
-  'server',
-  'timeout',
-  'network',
-  'task-failed',
-  'task-lost',
-  'result',
-]);
-
 /** Lines explaining how a job ended that did not deliver, with the codes support needs. */
 export function describeEnd(job: RestyleJob, locale: Locale, secrets: readonly string[]): string[] {
   const state = job.state;
   switch (state.kind) {
     case 'failed': {
       const { failure } = state;
-      const sentence = REMOTE_KINDS.has(failure.kind as RemoteErrorKind)
-        ? describeRemoteError(
-            new RemoteError({
-              kind: failure.kind as RemoteErrorKind,
-              code: failure.code,
-              message: failure.message,
-            }),
-            locale,
-          )
-        : failure.message;
+      const sentence = describeFailure(failure, locale);
       const trace = [
         `code ${failure.code}`,
         failure.requestId === undefined ? undefined : `request id ${failure.requestId}`,

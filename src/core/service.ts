@@ -394,6 +394,13 @@ export class RestyleService {
     return this.jobs.get(jobId);
   }
 
+  /** Unfinished jobs of one requester, oldest first (for "my queue" commands). */
+  jobsOf(requesterKey: string): RestyleJob[] {
+    return [...this.jobs.values()]
+      .filter((job) => job.requester.key === requesterKey && !isTerminal(job.state))
+      .sort((a, b) => a.seq - b.seq);
+  }
+
   /**
    * Cancels a job: its requester may cancel it until its task runs, an operator at any time
    * before delivery. A task still PENDING at DashScope is canceled there too.

@@ -1,5 +1,6 @@
-import { assertNever, type RemoteError } from '../../core/errors.ts';
+import { assertNever, RemoteError, type RemoteErrorKind } from '../../core/errors.ts';
 import type { FitChange } from '../../core/fit.ts';
+import type { JobFailure } from '../../core/job.ts';
 import type { LimitViolation } from '../../core/limits.ts';
 import type { Locale } from '../../core/styles.ts';
 import type { Phase } from '../../core/task.ts';
@@ -239,4 +240,27 @@ function describeTaskFailure(code: string, message: string, locale: Locale): str
     default:
       return zh ? `任务失败：${message}` : `The task failed: ${message}`;
   }
+}
+
+const REMOTE_KINDS: ReadonlySet<string> = new Set<RemoteErrorKind>([
+  'auth',
+  'billing',
+  'throttled',
+  'parameter',
+  'inspection',
+  'server',
+  'timeout',
+  'network',
+  'task-failed',
+  'task-lost',
+  'result',
+]);
+
+/** A sentence explaining a stored job failure (remote or internal); codes are the caller's to add. */
+export function describeFailure(failure: JobFailure, locale: Locale): string {
+  if (!REMOTE_KINDS.has(failure.kind)) return failure.message;
+  return describeRemoteError(
+    new RemoteError({ kind: failure.kind as RemoteErrorKind, code: failure.code, message: failure.message }),
+    locale,
+  );
 }

@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import { TELEGRAM_FILE_LIMITS, TelegramBot } from './bots/telegram/bot.ts';
+import type { AppConfig } from './config.ts';
+import type { Logger } from './core/ports.ts';
+import type { DeliverySink, RestyleService } from './core/service.ts';
+import { createService } from './wiring.ts';
+
+/** The running service: the shared queue and the chat bots in front of it. */
+export interface App {
+  readonly service: RestyleService;
+  readonly telegram: TelegramBot | undefined;
+  /** Stops the bots, then the queue (everything stays resumable), then closes the store. */
+  stop(): Promise<void>;
+}
+
+/** The Bot API file limits in force: the configured ones, else those of the API root's kind. */
+export function telegramLimitsKind(config: AppConfig): 'cloud' | 'local' {
+  return (
+    config.TELEGRAM_API_LIMITS ??
+    (new URL(config.TELEGRAM_API_ROOT).hostname === 'api.telegram.org' ? 'cloud' : 'local')
+  );
+}
+
+/**
+ * Starts the service: the queue resumes every unfinished job (their status messages go on), then
+ * each configured bot starts taking updates. Rejects when a bot cannot start (e.g. a wrong token).
+ */
+export async function startApp(config: AppConfig, logger: Logger): Promise<App> {
+  const sinks = new Map<string, DeliverySink>();
+  const wired = await createService(config, logger, sinks);
+  const { service, deps } = wired;
+  let telegram: TelegramBot | undefined;
+  if (config.TELEGRAM_BOT_TOKEN) {
+    telegram = new TelegramBot({
+      token: config.TELEGRAM_BOT_TOKEN,
+      apiRoot: config.TELEGRAM_API_ROOT,
+      fileLimits: {
+        maxDownloadBytes:
+          config.TELEGRAM_MAX_DOWNLOAD_BYTES ??
+          TELEGRAM_FILE_LIMITS[telegramLimitsKind(config)].maxDownloadBytes,
+        maxUploadBytes:
+          config.TELEGRAM_MAX_UPLOAD_BYTES ?? TELEGRAM_FILE_LIMITS[telegramLimitsKind(config)].maxUploadBytes,
+      },
+      webhook: config.TELEGRAM_WEBHOOK_URL
+        ? {
+            url: config.TELEGRAM_WEBHOOK_URL,
+            host: config.TELEGRAM_WEBHOOK_HOST,
+            port: config.TELEGRAM_WEBHOOK_PORT,
+            secretToken: config.TELEGRAM_WEBHOOK_SECRET,
+          }
+        : undefined,
+      allowedChats: config.TELEGRAM_ALLOWED_CHATS,
+      dailyQuota: config.TELEGRAM_DAILY_QUOTA,
+      statusIntervalMs: config.TELEGRAM_STATUS_INTERVAL_MS,
+      fps: config.RESTYLE_FPS,
+      service,
+      store: wired.store,
+      probe: deps.probe,
+      transcoder: deps.transcoder,
+      downloader: deps.downloader,
+      files: deps.files,
+      tempPath: deps.tempPath,
+      inputsDir: join(config.RESTYLE_DATA_DIR, 'inputs'),
+      videoLimits: deps.limits,
+      logger,
+    });
+    sinks.set('telegram', telegram.sink);
+  }
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await telegram?.stop();
+    await service.stop();
+    await wired.close();
+  };
+  try {
+    // Jobs of a platform not configured now stay in the store for when it is.
+    const resumed = await service.start((job) => sinks.has(job.delivery.platform));
+    telegram?.resume(resumed);
+    await telegram?.launch();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { service, telegram, stop };
+}

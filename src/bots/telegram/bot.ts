@@ -1,0 +1,891 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { extname, join } from 'node:path';
+import { Telegraf, Telegram } from 'telegraf';
+import type { CallbackQuery, InlineKeyboardMarkup } from 'telegraf/types';
+import { isAbort } from '../../core/errors.ts';
+import type { Requester, RestyleJob } from '../../core/job.ts';
+import type { VideoLimits } from '../../core/limits.ts';
+import type { Downloader, JobStore, Logger, Transcoder, VideoProbe } from '../../core/ports.ts';
+import type { JobEvent, RestyleService, ServiceFiles } from '../../core/service.ts';
+import { type Locale, STYLES, type Style, styleById } from '../../core/styles.ts';
+import {
+  downloadTooLargeText,
+  fitChangesText,
+  formatEta,
+  isFinalView,
+  quotaText,
+  refusalText,
+  rejectionText,
+  type StatusView,
+  statusText,
+  viewOfStatus,
+} from '../shared/chat.ts';
+import { localeFrom } from '../shared/messages.ts';
+import { ThrottledMessage } from '../shared/throttled-message.ts';
+import {
+  DEFAULT_API_RETRY,
+  describeApiError,
+  isGone,
+  isNotModified,
+  retryAfterMs,
+  retryingCalls,
+} from './api.ts';
+import {
+  askFromText,
+  clipFromMessage,
+  hasOtherMedia,
+  type IncomingMessage,
+  parseCommand,
+  type TelegramClip,
+} from './decode.ts';
+import { TelegramFileError, TelegramFileFetcher } from './files.ts';
+import { cancelKeyboard, decodeAction, fitKeyboard, styleKeyboard } from './keyboards.ts';
+import { type TelegramDelivery, TelegramDeliverySink, telegramDelivery } from './sink.ts';
+import { commandList, helpText, stylesReply, TEXT } from './wording.ts';
+
+/** File limits of the Bot API server the bot talks to. */
+export interface TelegramFileLimits {
+  /** Largest file getFile hands out (20 MB in the cloud). */
+  readonly maxDownloadBytes: number;
+  /** Largest file the bot may upload (50 MB in the cloud). */
+  readonly maxUploadBytes: number;
+}
+
+/** The cloud Bot API's limits, and those of a self-hosted server in `--local` mode. */
+export const TELEGRAM_FILE_LIMITS = {
+  cloud: { maxDownloadBytes: 20 * 1024 * 1024, maxUploadBytes: 50 * 1024 * 1024 },
+  local: { maxDownloadBytes: 2000 * 1024 * 1024, maxUploadBytes: 2000 * 1024 * 1024 },
+} as const satisfies Record<string, TelegramFileLimits>;
+
+/** Webhook mode: Telegram posts updates to `url`, served on `host:port`. */
+export interface TelegramWebhook {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly secretToken?: string | undefined;
+}
+
+/** Everything the Telegram bot needs. */
+export interface TelegramBotOptions {
+  readonly token: string;
+  readonly apiRoot: string;
+  readonly fileLimits: TelegramFileLimits;
+  readonly webhook?: TelegramWebhook | undefined;
+  /** Chats served; every chat when undefined. */
+  readonly allowedChats?: readonly number[] | undefined;
+  /** Restyles per user per UTC day; 0 for no limit. */
+  readonly dailyQuota: number;
+  /** Least time between two edits of a status message. */
+  readonly statusIntervalMs: number;
+  readonly fps: number;
+  readonly service: RestyleService;
+  readonly store: JobStore;
+  readonly probe: VideoProbe;
+  readonly transcoder: Transcoder;
+  readonly downloader: Downloader;
+  readonly files: Pick<ServiceFiles, 'remove'>;
+  readonly tempPath: (suffix: string) => string;
+  /** Where downloaded clips are kept until their job ends (survives restarts). */
+  readonly inputsDir: string;
+  readonly videoLimits: VideoLimits;
+  readonly logger: Logger;
+  /** Retry settings of Bot API calls (tests shorten them). */
+  readonly retry?: Partial<typeof DEFAULT_API_RETRY>;
+}
+
+/** A clip someone sent, kept so buttons can refer to it by a short id. */
+interface ClipRecord {
+  readonly clip: TelegramClip;
+  readonly chatId: number;
+  readonly messageId: number;
+  readonly threadId: number | null;
+  /** Who asked for it: only they may pick its first style. */
+  readonly ownerId: number;
+}
+
+/** What a status message shows: its text and buttons. */
+interface Rendered {
+  readonly text: string;
+  readonly keyboard: InlineKeyboardMarkup | undefined;
+}
+
+/** A status message following one job. */
+interface Tracker {
+  readonly jobId: string;
+  readonly delivery: TelegramDelivery;
+  readonly style: Style;
+  readonly message: ThrottledMessage<{ view: StatusView; rendered: Rendered }>;
+  readonly notes: string;
+  inputPath: string;
+  last?: StatusView;
+}
+
+/** Who taps or writes: enough to decide, answer and log. */
+interface Person {
+  readonly id: number;
+  readonly name: string;
+  readonly locale: Locale;
+}
+
+const CLIP_TTL_MS = 7 * 24 * 3_600_000;
+const QUOTA_TTL_MS = 48 * 3_600_000;
+const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
+/** Model limit plus room: a clip fitting may trim or compress is downloaded up to this. */
+const FIT_DOWNLOAD_FACTOR = 4;
+
+/** Where a reply goes. */
+interface ReplyTarget {
+  readonly chatId: number;
+  readonly messageId: number;
+  /** Forum topic, or null. */
+  readonly threadId: number | null;
+}
+
+function targetOf(message: IncomingMessage): ReplyTarget {
+  return {
+    chatId: message.chat.id,
+    messageId: message.message_id,
+    threadId:
+      message.is_topic_message && message.message_thread_id !== undefined ? message.message_thread_id : null,
+  };
+}
+
+function personOf(from: {
+  id: number;
+  first_name?: string;
+  username?: string;
+  language_code?: string;
+}): Person {
+  return {
+    id: from.id,
+    name: from.username ? `@${from.username}` : (from.first_name ?? String(from.id)),
+    locale: localeFrom(from.language_code),
+  };
+}
+
+function requesterOf(person: Person): Requester {
+  return { key: `telegram:${person.id}`, name: person.name };
+}
+
+function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+function msUntilUtcMidnight(ms: number): number {
+  const next = new Date(ms);
+  next.setUTCHours(24, 0, 0, 0);
+  return next.getTime() - ms;
+}
+
+/**
+ * The Telegram bot: takes videos in private chats and `/restyle` replies in groups, puts them in
+ * the shared queue, follows each job in one status message, and delivers the result as a reply.
+ * Update handlers only start work; no handler waits for a job.
+ */
+export class TelegramBot {
+  /** Delivers results; register it with the service under `telegram`. */
+  readonly sink: TelegramDeliverySink;
+  private readonly telegraf: Telegraf;
+  /** Calls made on our own: 429s and transient failures are retried. */
+  private readonly api: Telegram;
+  /** Status edits: rate limits are handled by the throttle, which keeps only the newest view. */
+  private readonly editApi: Telegram;
+  private readonly fetcher: TelegramFileFetcher;
+  private readonly trackers = new Map<string, Tracker>();
+  private readonly background = new Set<Promise<unknown>>();
+  private readonly shutdown = new AbortController();
+  private readonly detach: () => void;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private webhookServer: Server | undefined;
+  private polling: Promise<void> | undefined;
+  private username = '';
+
+  constructor(private readonly options: TelegramBotOptions) {
+    const telegramOptions = { apiRoot: options.apiRoot, webhookReply: false };
+    this.telegraf = new Telegraf(options.token, { telegram: telegramOptions, handlerTimeout: 30_000 });
+    this.api = this.telegraf.telegram;
+    retryingCalls(this.api, {
+      ...DEFAULT_API_RETRY,
+      ...options.retry,
+      logger: options.logger,
+      signal: this.shutdown.signal,
+    });
+    this.editApi = new Telegram(options.token, telegramOptions);
+    this.fetcher = new TelegramFileFetcher(this.api, options.downloader);
+    this.sink = new TelegramDeliverySink({
+      telegram: this.api,
+      store: options.store,
+      probe: options.probe,
+      transcoder: options.transcoder,
+      files: options.files,
+      tempPath: options.tempPath,
+      maxUploadBytes: options.fileLimits.maxUploadBytes,
+      logger: options.logger,
+    });
+    mkdirSync(options.inputsDir, { recursive: true });
+    this.telegraf.on('message', (ctx) => this.onMessage(ctx.message as unknown as IncomingMessage));
+    this.telegraf.on('callback_query', (ctx) => this.onCallback(ctx.callbackQuery));
+    this.telegraf.catch((error, ctx) => {
+      // The one error boundary: log with who asked, never crash the process.
+      options.logger.error('telegram update failed', {
+        updateId: ctx.update.update_id,
+        userId: ctx.from?.id,
+        error: describeApiError(error),
+      });
+    });
+    // Positions move when others leave the queue: one signal, then each status reads its own.
+    this.detach = options.service.onChange(() => this.refreshWaiting());
+  }
+
+  /** The bot's @username once launched. */
+  get botUsername(): string {
+    return this.username;
+  }
+
+  /** Follows jobs resumed after a restart, so their status messages go on and results arrive. */
+  resume(jobs: readonly RestyleJob[]): void {
+    for (const job of jobs) {
+      const delivery = telegramDelivery(job);
+      if (!delivery) continue;
+      const tracker = this.track(
+        job.id,
+        delivery,
+        styleById(job.styleId) ?? STYLES[0],
+        job.inputPath,
+        job.changes.length > 0 ? fitChangesText(job.changes, delivery.locale) : '',
+      );
+      this.options.service.observe(job.id, (event) => this.onJobEvent(tracker, event));
+      const status = this.options.service.status(job.id);
+      if (status) this.showStatus(tracker, viewOfStatus(status));
+    }
+  }
+
+  /** Identifies the bot, registers its commands, and starts long polling or the webhook. */
+  async launch(): Promise<void> {
+    const me = await this.api.getMe();
+    this.username = me.username;
+    this.telegraf.botInfo = me;
+    await this.registerCommands();
+    this.refreshTimer = setInterval(
+      () => this.refreshRunning(),
+      Math.max(1_000, this.options.statusIntervalMs),
+    );
+    this.refreshTimer.unref();
+    const { webhook } = this.options;
+    if (webhook) {
+      const path = new URL(webhook.url).pathname || '/';
+      const secretToken = webhook.secretToken ?? randomBytes(24).toString('hex');
+      const callback = this.telegraf.webhookCallback(path, { secretToken });
+      this.webhookServer = createServer((req, res) => {
+        void callback(req, res, () => {
+          res.statusCode = 404;
+          res.end();
+        });
+      });
+      await new Promise<void>((resolve, reject) => {
+        this.webhookServer!.once('error', reject);
+        this.webhookServer!.listen(webhook.port, webhook.host, () => resolve());
+      });
+      await this.api.setWebhook(webhook.url, {
+        secret_token: secretToken,
+        allowed_updates: [...ALLOWED_UPDATES],
+      });
+      this.options.logger.info('telegram bot listening for webhook calls', {
+        username: this.username,
+        port: this.webhookPort,
+      });
+      return;
+    }
+    await this.api.deleteWebhook({ drop_pending_updates: false });
+    this.polling = this.telegraf.launch({ allowedUpdates: [...ALLOWED_UPDATES] }).catch((error: unknown) => {
+      if (!this.shutdown.signal.aborted) {
+        this.options.logger.error('telegram polling stopped', { error: describeApiError(error) });
+      }
+    });
+    this.options.logger.info('telegram bot polling for updates', { username: this.username });
+  }
+
+  /** The port the webhook server listens on (useful when configured as 0). */
+  get webhookPort(): number | undefined {
+    const address = this.webhookServer?.address();
+    return address && typeof address === 'object' ? address.port : undefined;
+  }
+
+  /** Stops taking updates; intake already started is abandoned, status edits are flushed briefly. */
+  async stop(): Promise<void> {
+    if (this.shutdown.signal.aborted) return;
+    this.shutdown.abort();
+    this.detach();
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.webhookServer) await new Promise((resolve) => this.webhookServer!.close(resolve));
+    try {
+      if (this.polling) this.telegraf.stop('shutdown');
+    } catch {
+      // Not running.
+    }
+    await this.polling;
+    await Promise.allSettled([...this.background]);
+    const flushes = [...this.trackers.values()].map((t) => t.message.idle());
+    await Promise.race([
+      Promise.allSettled(flushes),
+      new Promise((resolve) => setTimeout(resolve, 2_000).unref()),
+    ]);
+    for (const tracker of this.trackers.values()) tracker.message.close();
+  }
+
+  /** Resolves once every status message has sent what it has (tests use it). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.background]);
+    await Promise.all([...this.trackers.values()].map((t) => t.message.idle()));
+  }
+
+  private async registerCommands(): Promise<void> {
+    try {
+      await this.api.setMyCommands(commandList('en'));
+      await this.api.setMyCommands(commandList('zh'), { language_code: 'zh' });
+    } catch (error) {
+      this.options.logger.warn('could not register the bot commands', { error: describeApiError(error) });
+    }
+  }
+
+  /** Runs work after the handler returned; shutdown waits for it. */
+  private spawn(work: () => Promise<unknown>): void {
+    const promise = work()
+      .catch((error: unknown) => {
+        if (!isAbort(error))
+          this.options.logger.error('telegram background work failed', { error: describeApiError(error) });
+      })
+      .finally(() => this.background.delete(promise));
+    this.background.add(promise);
+  }
+
+  private allowed(chatId: number): boolean {
+    return this.options.allowedChats === undefined || this.options.allowedChats.includes(chatId);
+  }
+
+  /** Sends a message replying to `to` (a message, or a saved clip's place); resolves with its id. */
+  private async reply(
+    to: IncomingMessage | ReplyTarget,
+    text: string,
+    keyboard?: InlineKeyboardMarkup,
+  ): Promise<number> {
+    const target = 'chat' in to ? targetOf(to) : to;
+    const sent = await this.api.sendMessage(target.chatId, text, {
+      reply_parameters: { message_id: target.messageId, allow_sending_without_reply: true },
+      ...(target.threadId === null ? {} : { message_thread_id: target.threadId }),
+      ...(keyboard ? { reply_markup: keyboard } : {}),
+    });
+    return sent.message_id;
+  }
+
+  // ---- messages ----
+
+  private async onMessage(message: IncomingMessage): Promise<void> {
+    if (!message.from || message.from.is_bot) return;
+    const person = personOf(message.from);
+    const isPrivate = message.chat.type === 'private';
+    const command = parseCommand(message, this.username);
+    if (!this.allowed(message.chat.id)) {
+      if (isPrivate || command) await this.reply(message, TEXT[person.locale].notAllowed);
+      return;
+    }
+    const t = TEXT[person.locale];
+    if (command) {
+      switch (command.name) {
+        case 'start':
+        case 'help':
+          await this.reply(message, this.help(person.locale));
+          return;
+        case 'styles':
+          await this.reply(message, stylesReply(person.locale));
+          return;
+        case 'queue':
+          await this.reply(message, this.queueText(person));
+          return;
+        case 'cancel':
+          await this.cancelMine(message, person);
+          return;
+        case 'restyle':
+          await this.restyleCommand(message, person, command.args);
+          return;
+        default:
+          if (isPrivate) await this.reply(message, t.unknownCommand);
+          return;
+      }
+    }
+    if (!isPrivate) return;
+    const clip = clipFromMessage(message);
+    if (clip) {
+      await this.onClip(message, message, clip, person, askFromText(message.caption));
+      return;
+    }
+    // A reply to a clip naming a style works like /restyle in a private chat too.
+    const replied = clipFromMessage(message.reply_to_message);
+    const ask = askFromText(message.text);
+    if (replied && message.reply_to_message && ask.style) {
+      await this.onClip(message, message.reply_to_message, replied, person, ask);
+      return;
+    }
+    await this.reply(message, hasOtherMedia(message) ? t.notVideo : t.sendVideo);
+  }
+
+  private help(locale: Locale): string {
+    return helpText(
+      locale,
+      this.username,
+      this.options.videoLimits,
+      this.options.fileLimits.maxDownloadBytes,
+      this.options.dailyQuota,
+    );
+  }
+
+  private async restyleCommand(message: IncomingMessage, person: Person, args: string): Promise<void> {
+    const own = clipFromMessage(message);
+    const replied = clipFromMessage(message.reply_to_message);
+    const target = own ? message : replied ? message.reply_to_message : undefined;
+    const clip = own ?? replied;
+    if (!clip || !target) {
+      await this.reply(message, TEXT[person.locale].replyToVideo);
+      return;
+    }
+    await this.onClip(message, target, clip, person, askFromText(args));
+  }
+
+  /** A clip to restyle: starts the job when the style is known, else offers the styles. */
+  private async onClip(
+    asked: IncomingMessage,
+    holder: IncomingMessage,
+    clip: TelegramClip,
+    person: Person,
+    ask: { style: Style | undefined; fit: boolean },
+  ): Promise<void> {
+    const clipId = await this.saveClip(clip, holder, person.id);
+    if (ask.style) {
+      await this.startJob({
+        clipId,
+        record: await this.clip(clipId),
+        person,
+        style: ask.style,
+        fit: ask.fit,
+        replyTo: asked,
+      });
+      return;
+    }
+    await this.reply(holder, TEXT[person.locale].pickStyle, styleKeyboard(clipId, 'style', person.locale));
+  }
+
+  private async saveClip(clip: TelegramClip, holder: IncomingMessage, ownerId: number): Promise<string> {
+    const clipId = randomBytes(9).toString('base64url');
+    const { chatId, messageId, threadId } = targetOf(holder);
+    const record: ClipRecord = { clip, chatId, messageId, threadId, ownerId };
+    await this.options.store.setRecord(`telegram:clip:${clipId}`, record, CLIP_TTL_MS);
+    return clipId;
+  }
+
+  private async clip(clipId: string): Promise<ClipRecord | undefined> {
+    return this.options.store.getRecord<ClipRecord>(`telegram:clip:${clipId}`);
+  }
+
+  // ---- buttons ----
+
+  private async onCallback(query: CallbackQuery): Promise<void> {
+    const person = personOf(query.from);
+    const t = TEXT[person.locale];
+    const action = decodeAction('data' in query ? query.data : undefined);
+    const message = query.message;
+    const answer = (text?: string, alert = false) =>
+      this.api.answerCbQuery(query.id, text, { show_alert: alert }).catch((error: unknown) => {
+        this.options.logger.warn('could not answer a button tap', { error: describeApiError(error) });
+      });
+    if (!action || !message || !this.allowed(message.chat.id)) {
+      await answer();
+      return;
+    }
+    if (action.kind === 'cancel') {
+      const job = this.options.service.job(action.jobId);
+      if (job && job.requester.key !== requesterOf(person).key) {
+        await answer(t.notYourJob, true);
+        return;
+      }
+      await answer(t.canceling);
+      this.spawn(async () => {
+        const outcome = await this.options.service.cancel(action.jobId, requesterOf(person));
+        if (outcome.kind === 'too-late') await answer(t.tooLateToCancel, true);
+      });
+      return;
+    }
+    const record = await this.clip(action.clipId);
+    const style = styleById(action.styleId)!;
+    if (!record) {
+      await answer(t.clipExpired, true);
+      return;
+    }
+    if (action.kind !== 'again' && record.ownerId !== person.id) {
+      await answer(t.notYourClip, true);
+      return;
+    }
+    await answer(t.pickedStyle(style.names[person.locale]));
+    await this.startJob({
+      clipId: action.clipId,
+      record,
+      person,
+      style,
+      fit: action.kind === 'fit',
+      // The picker (or the rejection) becomes the status message; "another style" gets a new one.
+      ...(action.kind === 'again' ? {} : { statusId: message.message_id }),
+    });
+  }
+
+  // ---- jobs ----
+
+  /** Opens the status message and starts intake in the background. */
+  private async startJob(start: {
+    clipId: string;
+    record: ClipRecord | undefined;
+    person: Person;
+    style: Style;
+    fit: boolean;
+    statusId?: number;
+    replyTo?: IncomingMessage;
+  }): Promise<void> {
+    const { record, person, style } = start;
+    if (!record) return;
+    const locale = person.locale;
+    const checking = statusText({ kind: 'checking' }, style, locale);
+    const quotaLeft = await this.quotaLeft(person);
+    const text =
+      quotaLeft === 0 ? quotaText(this.options.dailyQuota, msUntilUtcMidnight(Date.now()), locale) : checking;
+    let statusId = start.statusId;
+    if (statusId === undefined) {
+      statusId = await this.reply(start.replyTo ?? record, text);
+    } else {
+      await this.editText(record.chatId, statusId, text, undefined);
+    }
+    if (quotaLeft === 0) return;
+    const id = statusId;
+    this.spawn(() => this.intake({ ...start, record, statusId: id }));
+  }
+
+  /** Downloads the clip, asks the service, and sets up the status message for the outcome. */
+  private async intake(start: {
+    clipId: string;
+    record: ClipRecord;
+    person: Person;
+    style: Style;
+    fit: boolean;
+    statusId: number;
+  }): Promise<void> {
+    const { record, person, style, statusId } = start;
+    const { locale } = person;
+    const t = TEXT[locale];
+    const say = (text: string, keyboard?: InlineKeyboardMarkup) =>
+      this.editText(record.chatId, statusId, text, keyboard);
+    const limits = this.options.videoLimits;
+    const maxBytes = Math.min(
+      this.options.fileLimits.maxDownloadBytes,
+      start.fit ? limits.maxSizeBytes * FIT_DOWNLOAD_FACTOR : limits.maxSizeBytes,
+    );
+    const claimed = record.clip.fileSizeBytes;
+    if (claimed !== undefined && claimed > this.options.fileLimits.maxDownloadBytes) {
+      await say(downloadTooLargeText(claimed, this.options.fileLimits.maxDownloadBytes, limits, locale));
+      return;
+    }
+    const inputPath = join(this.options.inputsDir, `tg-${randomUUID()}${this.extensionOf(record.clip)}`);
+    const removeInput = () => this.options.files.remove(inputPath);
+    try {
+      await this.fetcher.fetch(record.clip.fileId, inputPath, { maxBytes, signal: this.shutdown.signal });
+    } catch (error) {
+      await removeInput();
+      if (isAbort(error)) return;
+      if (error instanceof TelegramFileError && error.reason === 'too-big') {
+        if (maxBytes < this.options.fileLimits.maxDownloadBytes) {
+          // Over the model's limit but within Telegram's: fitting can compress it.
+          const violation = {
+            code: 'file-too-large' as const,
+            sizeBytes: error.sizeBytes ?? maxBytes + 1,
+            maxSizeBytes: limits.maxSizeBytes,
+          };
+          await say(
+            rejectionText([violation], !start.fit, locale),
+            start.fit ? undefined : fitKeyboard(start.clipId, style.id, locale),
+          );
+          return;
+        }
+        await say(
+          downloadTooLargeText(
+            error.sizeBytes ?? claimed,
+            this.options.fileLimits.maxDownloadBytes,
+            limits,
+            locale,
+          ),
+        );
+        return;
+      }
+      this.options.logger.warn('could not download a telegram file', {
+        userId: person.id,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      await say(t.downloadFailed);
+      return;
+    }
+    const delivery: TelegramDelivery = {
+      platform: 'telegram',
+      chatId: record.chatId,
+      replyTo: record.messageId,
+      threadId: record.threadId,
+      statusId,
+      userId: person.id,
+      locale,
+      clipId: start.clipId,
+    };
+    let tracker: Tracker | undefined;
+    const early: JobEvent[] = [];
+    let outcome: Awaited<ReturnType<RestyleService['request']>>;
+    try {
+      outcome = await this.options.service.request(
+        {
+          requester: requesterOf(person),
+          delivery: { ...delivery },
+          inputPath,
+          styleId: style.id,
+          fps: this.options.fps,
+          fit: start.fit,
+        },
+        (event) => (tracker ? this.onJobEvent(tracker, event) : early.push(event)),
+      );
+    } catch (error) {
+      await removeInput();
+      this.options.logger.error('could not queue a telegram clip', {
+        userId: person.id,
+        error: describeApiError(error),
+      });
+      await say(t.internalError);
+      return;
+    }
+    switch (outcome.kind) {
+      case 'rejected': {
+        await removeInput();
+        const fixable = !outcome.unfixable && !start.fit;
+        await say(
+          rejectionText(outcome.violations, fixable, locale),
+          fixable ? fitKeyboard(start.clipId, style.id, locale) : undefined,
+        );
+        return;
+      }
+      case 'refused':
+        await removeInput();
+        await say(refusalText(outcome, locale, '/cancel'));
+        return;
+      case 'queued':
+      case 'cached': {
+        if (outcome.kind === 'queued') await this.countQuota(person);
+        const notes = fitChangesText(outcome.job.changes, locale);
+        tracker = this.track(outcome.job.id, delivery, style, inputPath, notes);
+        for (const event of early) this.onJobEvent(tracker, event);
+        const status = this.options.service.status(outcome.job.id);
+        if (status) this.showStatus(tracker, viewOfStatus(status));
+        return;
+      }
+    }
+  }
+
+  private extensionOf(clip: TelegramClip): string {
+    const fromName = clip.fileName ? extname(clip.fileName).toLowerCase() : '';
+    if (/^\.[a-z0-9]{1,5}$/.test(fromName)) return fromName;
+    return '.mp4';
+  }
+
+  private track(
+    jobId: string,
+    delivery: TelegramDelivery,
+    style: Style,
+    inputPath: string,
+    notes: string,
+  ): Tracker {
+    const existing = this.trackers.get(jobId);
+    if (existing) return existing;
+    const message = new ThrottledMessage<{ view: StatusView; rendered: Rendered }>(
+      {
+        apply: ({ rendered }) =>
+          this.editText(delivery.chatId, delivery.statusId, rendered.text, rendered.keyboard, this.editApi),
+        retryAfterMs,
+        isGone,
+      },
+      {
+        minIntervalMs: this.options.statusIntervalMs,
+        key: ({ rendered }) => JSON.stringify(rendered),
+        isFinal: ({ view }) => isFinalView(view),
+        logger: this.options.logger,
+        label: `status of job ${jobId}`,
+      },
+    );
+    const tracker: Tracker = { jobId, delivery, style, message, notes, inputPath };
+    this.trackers.set(jobId, tracker);
+    return tracker;
+  }
+
+  private render(tracker: Tracker, view: StatusView): Rendered {
+    const { locale } = tracker.delivery;
+    let text = statusText(view, tracker.style, locale);
+    if (tracker.notes && !isFinalView(view)) text += `\n${tracker.notes}`;
+    const cancelable =
+      view.kind === 'queued' ||
+      view.kind === 'submitting' ||
+      (view.kind === 'restyling' && view.remote === 'pending');
+    return { text, keyboard: cancelable ? cancelKeyboard(tracker.jobId, locale) : undefined };
+  }
+
+  private showStatus(tracker: Tracker, view: StatusView | undefined): void {
+    if (!view) return;
+    tracker.last = view;
+    tracker.message.show({ view, rendered: this.render(tracker, view) });
+  }
+
+  private onJobEvent(tracker: Tracker, event: JobEvent): void {
+    switch (event.type) {
+      case 'queued':
+      case 'started':
+      case 'progress':
+        this.showStatus(tracker, viewOfStatus(event.status));
+        return;
+      case 'fetched':
+        this.showStatus(tracker, { kind: 'sending' });
+        return;
+      case 'delivered':
+      case 'failed':
+      case 'canceled':
+        this.showStatus(
+          tracker,
+          viewOfStatus({
+            job: event.job,
+            position: undefined,
+            etaMs: undefined,
+            fraction: undefined,
+            elapsedMs: undefined,
+          }),
+        );
+        this.finish(tracker);
+        return;
+    }
+  }
+
+  /** After a job's end: its input goes, and the tracker once its last edit is out. */
+  private finish(tracker: Tracker): void {
+    this.spawn(async () => {
+      await this.options.files.remove(tracker.inputPath);
+      await tracker.message.idle();
+      this.trackers.delete(tracker.jobId);
+    });
+  }
+
+  private refreshWaiting(): void {
+    for (const tracker of this.trackers.values()) {
+      if (tracker.last?.kind !== 'queued') continue;
+      const status = this.options.service.status(tracker.jobId);
+      if (status) this.showStatus(tracker, viewOfStatus(status));
+    }
+  }
+
+  /** Keeps the clock of running jobs moving between polls. */
+  private refreshRunning(): void {
+    for (const tracker of this.trackers.values()) {
+      if (tracker.last?.kind !== 'restyling' && tracker.last?.kind !== 'queued') continue;
+      const status = this.options.service.status(tracker.jobId);
+      if (status) this.showStatus(tracker, viewOfStatus(status));
+    }
+  }
+
+  /** Edits a message's text and buttons; "not modified" counts as done. */
+  private async editText(
+    chatId: number,
+    messageId: number,
+    text: string,
+    keyboard: InlineKeyboardMarkup | undefined,
+    api: Telegram = this.api,
+  ): Promise<void> {
+    try {
+      await api.editMessageText(chatId, messageId, undefined, text, {
+        reply_markup: keyboard ?? { inline_keyboard: [] },
+      });
+    } catch (error) {
+      if (isNotModified(error)) return;
+      throw error;
+    }
+  }
+
+  // ---- quota ----
+
+  private quotaKey(person: Person): string {
+    return `telegram:quota:${person.id}:${utcDay(Date.now())}`;
+  }
+
+  /** Restyles left today; `undefined` when there is no quota. */
+  private async quotaLeft(person: Person): Promise<number | undefined> {
+    if (this.options.dailyQuota <= 0) return undefined;
+    const used = (await this.options.store.getRecord<number>(this.quotaKey(person))) ?? 0;
+    return Math.max(0, this.options.dailyQuota - used);
+  }
+
+  private async countQuota(person: Person): Promise<void> {
+    if (this.options.dailyQuota <= 0) return;
+    const key = this.quotaKey(person);
+    const used = (await this.options.store.getRecord<number>(key)) ?? 0;
+    await this.options.store.setRecord(key, used + 1, QUOTA_TTL_MS);
+  }
+
+  // ---- /queue and /cancel ----
+
+  private queueText(person: Person): string {
+    const t = TEXT[person.locale];
+    const jobs = this.options.service.jobsOf(requesterOf(person).key);
+    if (jobs.length === 0) return t.queueEmpty;
+    const lines = jobs.map((job, index) => {
+      const style = styleById(job.styleId) ?? STYLES[0];
+      const status = this.options.service.status(job.id);
+      const view = status ? viewOfStatus(status) : undefined;
+      const name = style.names[person.locale];
+      const zh = person.locale === 'zh';
+      let where: string;
+      switch (view?.kind) {
+        case 'queued':
+          where = zh
+            ? `第 ${view.position} 位，${formatEta(view.etaMs, 'zh')}`
+            : `#${view.position} in line, ${formatEta(view.etaMs, 'en')}`;
+          break;
+        case 'restyling':
+          where = zh
+            ? `重绘中 ${Math.floor(view.fraction * 100)}%`
+            : `restyling, ${Math.floor(view.fraction * 100)}%`;
+          break;
+        case 'sending':
+          where = zh ? '正在发送' : 'sending';
+          break;
+        default:
+          where = zh ? '即将开始' : 'starting';
+      }
+      return `${index + 1}. ${name} — ${where}`;
+    });
+    return [t.queueHead, ...lines].join('\n');
+  }
+
+  private async cancelMine(message: IncomingMessage, person: Person): Promise<void> {
+    const t = TEXT[person.locale];
+    const requester = requesterOf(person);
+    const jobs = this.options.service.jobsOf(requester.key);
+    const cancelable = jobs.filter(
+      (job) =>
+        job.state.kind === 'waiting' || (job.state.kind === 'submitted' && job.state.remote === 'pending'),
+    );
+    if (cancelable.length === 0) {
+      await this.reply(message, jobs.length > 0 ? t.tooLateToCancel : t.nothingToCancel);
+      return;
+    }
+    const outcomes = await Promise.all(
+      cancelable.map((job) => this.options.service.cancel(job.id, requester)),
+    );
+    const count = outcomes.filter((outcome) => outcome.kind === 'canceled').length;
+    await this.reply(message, count > 0 ? t.canceled(count) : t.tooLateToCancel);
+  }
+}

@@ -1,0 +1,52 @@
+import { isUnauthorized } from '../bots/telegram/api.ts';
+import { loadConfig, loadDotEnv } from '../config.ts';
+import { createLogger } from '../logger.ts';
+import { type CliIo, EXIT } from './common.ts';
+
+/**
+ * `restyle run` (`npm start`): serves the chat bots until SIGINT/SIGTERM, then stops taking
+ * updates and leaves every unfinished job resumable for the next start.
+ */
+export async function runCommand(io: CliIo): Promise<number> {
+  loadDotEnv();
+  if (!io.env.TELEGRAM_BOT_TOKEN) {
+    io.stderr.write(
+      'restyle run serves the chat bots, and none is configured:\n' +
+        '  set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot.\n' +
+        '  The Discord bot (DISCORD_TOKEN) is not part of this version yet.\n' +
+        'See README.md for the settings, or use "restyle video <file> --style <style>" meanwhile.\n',
+    );
+    return EXIT.failed;
+  }
+  const config = loadConfig(io.env);
+  const secrets = [
+    config.DASHSCOPE_API_KEY,
+    config.TELEGRAM_BOT_TOKEN,
+    config.TELEGRAM_WEBHOOK_SECRET,
+  ].filter((value): value is string => typeof value === 'string');
+  const logger = createLogger({ level: config.LOG_LEVEL, secrets });
+  if (io.env.DISCORD_TOKEN)
+    logger.warn('DISCORD_TOKEN is set, but the Discord bot is not part of this version yet');
+  const { startApp } = await import('../app.ts');
+  let app: Awaited<ReturnType<typeof startApp>>;
+  try {
+    app = await startApp(config, logger);
+  } catch (error) {
+    if (isUnauthorized(error)) {
+      logger.error('Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): check the token from @BotFather');
+    } else {
+      logger.error('the service could not start', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    }
+    return EXIT.failed;
+  }
+  logger.info('restyle service running; Ctrl-C or SIGTERM stops it');
+  await new Promise<void>((resolve) => {
+    if (io.interrupt.aborted) resolve();
+    io.interrupt.addEventListener('abort', () => resolve(), { once: true });
+  });
+  logger.info('stopping: unfinished jobs stay queued for the next start');
+  await app.stop();
+  return EXIT.ok;
+}
