@@ -131,6 +131,8 @@ interface Person {
 
 const CLIP_TTL_MS = 7 * 24 * 3_600_000;
 const QUOTA_TTL_MS = 48 * 3_600_000;
+/** Telegram keeps unconfirmed updates for 24 hours. */
+const UPDATE_TTL_MS = 24 * 3_600_000;
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 /** Model limit plus room: a clip fitting may trim or compress is downloaded up to this. */
 const FIT_DOWNLOAD_FACTOR = 4;
@@ -225,6 +227,14 @@ export class TelegramBot {
       logger: options.logger,
     });
     mkdirSync(options.inputsDir, { recursive: true });
+    // An update handled just before a crash comes again after the restart (its offset was never
+    // confirmed), and a webhook call that timed out is retried: handle each update once.
+    this.telegraf.use(async (ctx, next) => {
+      const key = `telegram:update:${ctx.update.update_id}`;
+      if (await options.store.getRecord(key)) return;
+      await options.store.setRecord(key, true, UPDATE_TTL_MS);
+      await next();
+    });
     this.telegraf.on('message', (ctx) => this.onMessage(ctx.message as unknown as IncomingMessage));
     this.telegraf.on('callback_query', (ctx) => this.onCallback(ctx.callbackQuery));
     this.telegraf.catch((error, ctx) => {

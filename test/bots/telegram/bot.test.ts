@@ -1,6 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { HttpDownloader } from '../../../src/adapters/http/download.ts';
+import { TelegramFileError, TelegramFileFetcher } from '../../../src/bots/telegram/files.ts';
 import { type FakeDashScope, startFakeDashScope } from '../../fakes/dashscope/server.ts';
 import { type FakeTelegram, startFakeTelegram } from '../../fakes/telegram/server.ts';
 import type { Chat, User } from '../../fakes/telegram/types.ts';
@@ -146,5 +148,334 @@ describe('Telegram bot, private chats', () => {
     expect(
       botMessages(telegram, chat).some((m) => m.text?.includes('Tap one') || m.text?.includes('选择')),
     ).toBe(false);
+  });
+});
+
+/** Waits for the n-th video the bot sent to a chat. */
+async function nthVideo(chat: Chat, n = 1, timeoutMs = 40_000) {
+  return vi.waitFor(
+    () => {
+      const video = sentVideos(telegram, chat)[n - 1];
+      if (!video) throw new Error(`no video #${n} yet`);
+      return telegram.message(chat.id, (video.result as { message_id: number }).message_id)!;
+    },
+    { timeout: timeoutMs, interval: 100 },
+  );
+}
+
+describe('Telegram bot, groups', () => {
+  it('restyles the video a /restyle@Bot command replies to, and replies to that video', async () => {
+    const group = telegram.supergroup('Friends');
+    const [poster, asker] = [telegram.user(), telegram.user()];
+    const file = await telegram.addFile(clip);
+    const posted = telegram.userSends(group, poster, { video: file });
+    // Privacy mode: the bot never saw the video itself.
+    expect(
+      telegram.updates.some(
+        (u) => u.message?.message_id === posted.message_id && u.message.chat.id === group.id,
+      ),
+    ).toBe(false);
+    const command = telegram.userSends(group, asker, {
+      text: `/restyle@${telegram.bot.username} fresh`,
+      reply_to_message_id: posted.message_id,
+    });
+    const video = await nthVideo(group);
+    expect(video.reply_to_message_id).toBe(posted.message_id);
+    expect(video.caption).toContain('Fresh comic');
+    await waitForBotMessage(
+      telegram,
+      group,
+      (m) => m.reply_to_message_id === command.message_id && m.text === '✅ Fresh comic: done!',
+    );
+  });
+
+  it('explains how to use /restyle when it replies to no video, and ignores commands for other bots', async () => {
+    const group = telegram.supergroup('Club');
+    const user = telegram.user();
+    const command = telegram.userSends(group, user, { text: `/restyle@${telegram.bot.username} 3d` });
+    const answer = await waitForBotMessage(
+      telegram,
+      group,
+      (m) => m.reply_to_message_id === command.message_id,
+    );
+    expect(answer.text).toMatch(/^Reply to a video with \/restyle/);
+    const before = telegram.calls.length;
+    telegram.userSends(group, user, { text: '/restyle@SomeOtherBot 3d' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(telegram.calls.slice(before).filter((c) => c.method === 'sendMessage')).toHaveLength(0);
+  });
+
+  it('lets only the person who asked pick the style of a clip in a group', async () => {
+    const group = telegram.supergroup('Pickers');
+    const [owner, other] = [telegram.user(), telegram.user()];
+    const file = await telegram.addFile(clip);
+    const posted = telegram.userSends(group, owner, { video: file });
+    telegram.userSends(group, owner, {
+      text: `/restyle@${telegram.bot.username}`,
+      reply_to_message_id: posted.message_id,
+    });
+    const picker = await waitForBotMessage(
+      telegram,
+      group,
+      (m) => m.reply_to_message_id === posted.message_id,
+    );
+    const data = picker.reply_markup!.inline_keyboard[0]![0]!.callback_data!;
+    telegram.userTaps(picker.message, other, data);
+    await vi.waitFor(() => expect(telegram.callbackAnswers.at(-1)?.query.from.id).toBe(other.id));
+    expect(telegram.callbackAnswers.at(-1)).toMatchObject({
+      show_alert: true,
+      text: expect.stringMatching(/Only the person who asked/),
+    });
+    expect(telegram.message(group.id, picker.message_id)?.text).toBe('Which style? Tap one:');
+  });
+});
+
+describe('Telegram bot, queue and cancel', () => {
+  it('shows the place in line, lets the requester cancel a waiting clip, and refuses others', async () => {
+    dashscope.options.runningMs = 5_000;
+    try {
+      const first = dm();
+      const second = dm();
+      const file = await telegram.addFile(clip);
+      telegram.userSends(first.chat, first.user, { video: file, caption: 'manga' });
+      await vi.waitFor(
+        () => expect([...dashscope.tasks.values()].some((t) => t.status === 'RUNNING')).toBe(true),
+        {
+          timeout: 10_000,
+        },
+      );
+      const file2 = await telegram.addFile(clip);
+      telegram.userSends(second.chat, second.user, { video: file2, caption: 'comic' });
+      const status = await waitForBotMessage(
+        telegram,
+        second.chat,
+        (m) => m.text?.startsWith('⏳ Queued: #1 in line') ?? false,
+      );
+      const cancel = status.reply_markup?.inline_keyboard.flat().find((b) => b.text === 'Cancel');
+      expect(cancel?.callback_data).toMatch(/^cx:/);
+
+      // /queue tells the requester where the clip is.
+      telegram.userSends(second.chat, second.user, { text: '/queue' });
+      const queue = await waitForBotMessage(
+        telegram,
+        second.chat,
+        (m) => m.text?.startsWith('Your clips:') ?? false,
+      );
+      expect(queue.text).toMatch(/1\. American comic — #1 in line, about \d+ s/);
+
+      // Someone else cannot cancel it (the button is only in the requester's chat; forge the tap).
+      const stranger = telegram.user();
+      telegram.userTaps(status.message, stranger, cancel!.callback_data!);
+      await vi.waitFor(() => expect(telegram.callbackAnswers.at(-1)?.query.from.id).toBe(stranger.id));
+      expect(telegram.callbackAnswers.at(-1)?.text).toMatch(/Only the person who asked can cancel/);
+
+      const submitsBefore = dashscope.submits().length;
+      telegram.userTaps(status.message, second.user, cancel!.callback_data!);
+      await waitForBotMessage(
+        telegram,
+        second.chat,
+        (m) => m.message_id === status.message_id && m.text === '🚫 Canceled (American comic).',
+      );
+      expect(running.app.service.jobsOf(`telegram:${second.user.id}`)).toHaveLength(0);
+      await nthVideo(first.chat);
+      expect(dashscope.submits().length).toBe(submitsBefore);
+      expect(sentVideos(telegram, second.chat)).toHaveLength(0);
+    } finally {
+      dashscope.options.runningMs = 1_500;
+    }
+  });
+
+  it('/cancel cancels the waiting clips of the one who sends it', async () => {
+    dashscope.options.runningMs = 5_000;
+    try {
+      const busy = dm();
+      const me = dm({ language_code: 'zh' });
+      telegram.userSends(busy.chat, busy.user, { video: await telegram.addFile(clip), caption: 'paper' });
+      await vi.waitFor(
+        () => expect([...dashscope.tasks.values()].some((t) => t.status === 'RUNNING')).toBe(true),
+        {
+          timeout: 10_000,
+        },
+      );
+      telegram.userSends(me.chat, me.user, { video: await telegram.addFile(clip), caption: 'simple' });
+      const status = await waitForBotMessage(
+        telegram,
+        me.chat,
+        (m) => m.text?.startsWith('⏳ 已排队') ?? false,
+      );
+      telegram.userSends(me.chat, me.user, { text: '/cancel' });
+      await waitForBotMessage(telegram, me.chat, (m) => m.text === '已取消你等待中的视频。');
+      await waitForBotMessage(
+        telegram,
+        me.chat,
+        (m) => m.message_id === status.message_id && m.text === '🚫 已取消（简笔画）。',
+      );
+      telegram.userSends(me.chat, me.user, { text: '/cancel' });
+      await waitForBotMessage(telegram, me.chat, (m) => m.text === '你没有可以取消的等待中的视频。');
+      await nthVideo(busy.chat);
+    } finally {
+      dashscope.options.runningMs = 1_500;
+    }
+  });
+
+  it('restyles the same clip in another style from the buttons under a result', async () => {
+    const { user, chat } = dm();
+    const file = await telegram.addFile(await makeClip({ container: 'mov', durationSec: 1.5 }));
+    const sent = telegram.userSends(chat, user, { video: file, caption: '3d' });
+    const first = await nthVideo(chat);
+    const getFilesBefore = telegram.calls.filter((c) => c.method === 'getFile').length;
+    const ink = first.reply_markup!.inline_keyboard.flat().find((b) => b.text === 'Chinese ink wash')!;
+    telegram.userTaps(first.message, user, ink.callback_data!);
+    const second = await nthVideo(chat, 2);
+    expect(second.reply_to_message_id).toBe(sent.message_id);
+    expect(second.caption).toContain('Chinese ink wash');
+    // The clip was fetched again from Telegram: the user did not upload anything.
+    expect(telegram.calls.filter((c) => c.method === 'getFile').length).toBe(getFilesBefore + 1);
+    expect(telegram.messages(chat.id).filter((m) => !m.fromBot)).toHaveLength(1);
+  });
+});
+
+describe('Telegram bot, clips it cannot take', () => {
+  it('says a document is not a video, and names every broken limit of a bad video with its numbers', async () => {
+    const { user, chat } = dm();
+    const bad = await badInputs();
+    const pdf = await telegram.addFile(Buffer.from('%PDF-1.4 not a video'), {
+      mime_type: 'application/pdf',
+      file_name: 'menu.pdf',
+    });
+    const sentPdf = telegram.userSends(chat, user, { document: pdf });
+    const notVideo = await waitForBotMessage(
+      telegram,
+      chat,
+      (m) => m.reply_to_message_id === sentPdf.message_id,
+    );
+    expect(notVideo.text).toMatch(/^That isn't a video\./);
+
+    const text = await telegram.addFile(bad.textAsMp4, {
+      mime_type: 'video/mp4',
+      file_name: 'broken.mp4',
+      kind: 'document',
+    });
+    const sentText = telegram.userSends(chat, user, { document: text, caption: '3d' });
+    const unreadable = await waitForBotMessage(
+      telegram,
+      chat,
+      (m) => m.reply_to_message_id === sentText.message_id && (m.text?.startsWith("I can't") ?? false),
+    );
+    expect(unreadable.text).toContain('This file cannot be read as a video');
+    expect(unreadable.text).toContain('Please send another video.');
+    expect(unreadable.reply_markup).toBeUndefined();
+
+    const uploadsBefore = dashscope.uploads.size;
+    const wide = await telegram.addFile(bad.tooWideAspect);
+    const sentWide = telegram.userSends(chat, user, { video: wide, caption: 'comic' });
+    const tooWide = await waitForBotMessage(
+      telegram,
+      chat,
+      (m) => m.reply_to_message_id === sentWide.message_id && (m.text?.startsWith("I can't") ?? false),
+    );
+    expect(tooWide.text).toContain('640×320 has an aspect ratio of 2.00:1, wider than the 1.8:1 limit.');
+    expect(dashscope.uploads.size).toBe(uploadsBefore);
+  });
+
+  it('offers to trim a 31 s clip, then restyles the first 30 s', async () => {
+    const { user, chat } = dm({ language_code: 'zh-CN' });
+    const bad = await badInputs();
+    const long = await telegram.addFile(bad.tooLong);
+    const sent = telegram.userSends(chat, user, { video: long, caption: '3d' });
+    const rejection = await waitForBotMessage(
+      telegram,
+      chat,
+      (m) => m.reply_to_message_id === sent.message_id && (m.text?.startsWith('这段视频无法重绘') ?? false),
+    );
+    expect(rejection.text).toContain('视频时长 31 秒，超过 30 秒 的上限。');
+    const fit = rejection.reply_markup?.inline_keyboard.flat()[0];
+    expect(fit?.text).toBe('自动调整并重绘');
+    telegram.userTaps(rejection.message, user, fit!.callback_data!);
+    const video = await nthVideo(chat);
+    expect(video.reply_to_message_id).toBe(sent.message_id);
+    const history = textHistory(telegram, chat, rejection.message_id);
+    expect(history).toContainEqual(expect.stringContaining('已调整：截取前 30 秒（原长 31 秒）'));
+    const task = [...dashscope.tasks.values()].at(-1)!;
+    expect(task.input.durationSec).toBeLessThanOrEqual(30);
+  });
+
+  it('explains a file over the 20 MB download limit before fetching anything', async () => {
+    const { user, chat } = dm();
+    const big = await padMp4(clip, join(dir, 'big.mp4'), 21 * 1024 * 1024);
+    const file = await telegram.addFile(big);
+    const getFiles = telegram.calls.filter((c) => c.method === 'getFile').length;
+    const sent = telegram.userSends(chat, user, { video: file, caption: 'ink' });
+    const answer = await waitForBotMessage(
+      telegram,
+      chat,
+      (m) => m.reply_to_message_id === sent.message_id && (m.text?.startsWith('This file') ?? false),
+    );
+    expect(answer.text).toMatch(
+      /^This file is 21\.\d MB, but bots can only download files up to 20 MB\. Send a shorter \(at most 30 s\) or compressed clip\.$/,
+    );
+    expect(telegram.calls.filter((c) => c.method === 'getFile').length).toBe(getFiles);
+  });
+
+  it('takes the download limit from getFile when the update did not give the size', async () => {
+    const big = await padMp4(clip, join(dir, 'big-unknown.mp4'), 21 * 1024 * 1024);
+    const file = await telegram.addFile(big);
+    const { Telegram } = await import('telegraf');
+    const fetcher = new TelegramFileFetcher(
+      new Telegram(telegram.token, { apiRoot: telegram.apiRoot }),
+      new HttpDownloader(),
+    );
+    const error = await fetcher
+      .fetch(file.file_id, join(dir, 'never.mp4'), { maxBytes: 20 * 1024 * 1024 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TelegramFileError);
+    expect(error).toMatchObject({ reason: 'too-big' });
+    expect(String((error as Error).message)).not.toContain(telegram.token);
+  });
+});
+
+describe('Telegram bot under Telegram limits', () => {
+  it('waits out a storm of 429s on status edits and never edits a message to the same text', async () => {
+    const { user, chat } = dm();
+    const other = await makeClip({ container: 'mkv', durationSec: 2 });
+    const file = await telegram.addFile(other);
+    const from = telegram.calls.length;
+    telegram.inject429({ method: 'editMessageText', count: 4, retryAfterSec: 1 });
+    telegram.inject429({ method: 'sendVideo', count: 1, retryAfterSec: 1 });
+    telegram.userSends(chat, user, { video: file, caption: 'manga' });
+    await nthVideo(chat);
+    await waitForBotMessage(telegram, chat, (m) => m.text === '✅ Japanese manga: done!');
+    const calls = telegram.calls.slice(from);
+    const limited = calls.filter((c) => c.status === 429);
+    expect(limited.length).toBe(5);
+    // Every call that got a 429 was followed by a retry no sooner than retry_after.
+    for (const hit of limited) {
+      const next = calls.find((c) => c.at > hit.at && c.method === hit.method && c.chatId === hit.chatId);
+      if (next) expect(next.at - hit.at).toBeGreaterThanOrEqual(1_000);
+    }
+    expect(calls.some((c) => c.description?.includes('message is not modified'))).toBe(false);
+    expect(sentVideos(telegram, chat)).toHaveLength(1);
+  });
+
+  it('registers its commands in English and Chinese, and answers /help, /styles and /queue', async () => {
+    expect(telegram.commandsFor()?.map((c) => c.command)).toEqual([
+      'restyle',
+      'styles',
+      'queue',
+      'cancel',
+      'help',
+      'start',
+    ]);
+    expect(telegram.commandsFor(undefined, 'zh')?.[0]?.description).toMatch(/^重绘视频/);
+    const { user, chat } = dm({ language_code: 'zh-hans' });
+    telegram.userSends(chat, user, { text: '/help' });
+    const help = await waitForBotMessage(telegram, chat, (m) => m.text?.startsWith('👋') ?? false);
+    expect(help.text).toContain(`/restyle@${telegram.bot.username} 3d`);
+    expect(help.text).toContain('最长 30 秒');
+    telegram.userSends(chat, user, { text: '/styles' });
+    const styles = await waitForBotMessage(telegram, chat, (m) => m.text?.startsWith('可选风格') ?? false);
+    expect(styles.text?.split('\n').filter((line) => /^\d\. /.test(line))).toHaveLength(8);
+    telegram.userSends(chat, user, { text: '/queue' });
+    await waitForBotMessage(telegram, chat, (m) => m.text === '你没有排队中的视频。发一段视频给我吧！');
   });
 });
