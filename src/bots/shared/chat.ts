@@ -194,8 +194,8 @@ export function refusalText(
 }
 
 /** Sizes the way chat platforms state their limits ("20 MB" is 20 × 1024 × 1024 bytes). */
-export function formatMebibytes(bytes: number, digits: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(digits)} MB`;
+export function formatMebibytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1).replace(/\.0$/, '')} MB`;
 }
 
 /** A file the chat platform will not let the bot download. */
@@ -206,8 +206,8 @@ export function downloadTooLargeText(
   locale: Locale,
 ): string {
   const zh = locale === 'zh';
-  const max = formatMebibytes(maxBytes, 0);
-  const size = sizeBytes === undefined ? undefined : formatMebibytes(sizeBytes, 1);
+  const max = formatMebibytes(maxBytes);
+  const size = sizeBytes === undefined ? undefined : formatMebibytes(sizeBytes);
   const seconds = limits.maxDurationSec;
   if (zh) {
     return `${size ? `文件大小 ${size}，` : '文件太大，'}机器人最多只能下载 ${max} 的文件。请发送更短（最长 ${seconds} 秒）或压缩过的视频。`;

@@ -230,7 +230,7 @@ export class TelegramBot {
     // An update handled just before a crash comes again after the restart (its offset was never
     // confirmed), and a webhook call that timed out is retried: handle each update once.
     this.telegraf.use(async (ctx, next) => {
-      const key = `telegram:update:${ctx.update.update_id}`;
+      const key = `telegram:update:${ctx.botInfo.id}:${ctx.update.update_id}`;
       if (await options.store.getRecord(key)) return;
       await options.store.setRecord(key, true, UPDATE_TTL_MS);
       await next();
@@ -289,9 +289,14 @@ export class TelegramBot {
       const secretToken = webhook.secretToken ?? randomBytes(24).toString('hex');
       const callback = this.telegraf.webhookCallback(path, { secretToken });
       this.webhookServer = createServer((req, res) => {
+        const onHook = new URL(req.url ?? '/', 'http://localhost').pathname === path;
+        if (onHook && req.headers['x-telegram-bot-api-secret-token'] !== secretToken) {
+          // Not Telegram: it always sends the secret we registered.
+          res.writeHead(403).end();
+          return;
+        }
         void callback(req, res, () => {
-          res.statusCode = 404;
-          res.end();
+          res.writeHead(404).end();
         });
       });
       await new Promise<void>((resolve, reject) => {
@@ -308,7 +313,7 @@ export class TelegramBot {
       });
       return;
     }
-    await this.api.deleteWebhook({ drop_pending_updates: false });
+    // launch() removes any webhook first (keeping pending updates), then long-polls.
     this.polling = this.telegraf.launch({ allowedUpdates: [...ALLOWED_UPDATES] }).catch((error: unknown) => {
       if (!this.shutdown.signal.aborted) {
         this.options.logger.error('telegram polling stopped', { error: describeApiError(error) });

@@ -8,7 +8,7 @@ import { DEFAULT_LIMITS, type VideoFacts, type VideoLimits } from '../../core/li
 import type { JobStore, Logger, Transcoder, VideoProbe } from '../../core/ports.ts';
 import type { DeliverySink, ServiceFiles } from '../../core/service.ts';
 import { type Locale, STYLES, styleById } from '../../core/styles.ts';
-import { formatBytes } from '../shared/messages.ts';
+import { formatMebibytes } from '../shared/chat.ts';
 import { describeApiError, isChatClosed } from './api.ts';
 import { styleKeyboard } from './keyboards.ts';
 
@@ -176,8 +176,8 @@ export class TelegramDeliverySink implements DeliverySink {
     if (shrunk) {
       lines.push(
         zh
-          ? `（已从 ${formatBytes(shrunk.fromBytes)} 压缩，以符合 Telegram 的 ${formatBytes(this.options.maxUploadBytes)} 上传限制）`
-          : `(compressed from ${formatBytes(shrunk.fromBytes)} to fit Telegram's ${formatBytes(this.options.maxUploadBytes)} upload limit)`,
+          ? `（已从 ${formatMebibytes(shrunk.fromBytes)} 压缩，以符合 Telegram 的 ${formatMebibytes(this.options.maxUploadBytes)} 上传限制）`
+          : `(compressed from ${formatMebibytes(shrunk.fromBytes)} to fit Telegram's ${formatMebibytes(this.options.maxUploadBytes)} upload limit)`,
       );
     }
     lines.push(zh ? '想换个风格？点下面的按钮：' : 'Another style? Tap one below:');
@@ -240,7 +240,7 @@ export class TelegramDeliverySink implements DeliverySink {
     return new RemoteError({
       kind: 'result',
       code: 'ResultTooLarge',
-      message: `the result (${formatBytes(bytes)}) could not be brought under the ${formatBytes(this.options.maxUploadBytes)} upload limit`,
+      message: `the result (${formatMebibytes(bytes)}) could not be brought under the ${formatMebibytes(this.options.maxUploadBytes)} upload limit`,
     });
   }
 
