@@ -6,7 +6,7 @@ import { TelegramFileError, TelegramFileFetcher } from '../../../src/bots/telegr
 import { type FakeDashScope, startFakeDashScope } from '../../fakes/dashscope/server.ts';
 import { type FakeTelegram, startFakeTelegram } from '../../fakes/telegram/server.ts';
 import type { Chat, User } from '../../fakes/telegram/types.ts';
-import { badInputs, makeClip, padMp4, probeVideoStream, tempDir } from '../../helpers/media.ts';
+import { badInputs, makeClip, padMp4, tempDir } from '../../helpers/media.ts';
 import {
   appEnv,
   botMessages,
