@@ -19,7 +19,7 @@ function editor() {
       shown.push({ text, at: Date.now() });
     },
     retryAfterMs: (error) => (error instanceof RateLimited ? error.waitMs : undefined),
-    isGone: (error) => error.message === 'gone',
+    isGone: (error) => error instanceof Error && error.message === 'gone',
   };
   return { impl, shown, failures };
 }
