@@ -134,6 +134,8 @@ const QUOTA_TTL_MS = 48 * 3_600_000;
 /** Telegram keeps unconfirmed updates for 24 hours. */
 const UPDATE_TTL_MS = 24 * 3_600_000;
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
+/** Claimed pickers remembered; far more than can be tapped before their buttons are gone. */
+const MAX_CLAIMS = 10_000;
 /** Model limit plus room: a clip fitting may trim or compress is downloaded up to this. */
 const FIT_DOWNLOAD_FACTOR = 4;
 
@@ -196,6 +198,8 @@ export class TelegramBot {
   private readonly editApi: Telegram;
   private readonly fetcher: TelegramFileFetcher;
   private readonly trackers = new Map<string, Tracker>();
+  /** Pickers and rejections whose buttons already started a job, oldest first. */
+  private readonly claimed = new Set<string>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly shutdown = new AbortController();
   private readonly detach: () => void;
@@ -540,6 +544,17 @@ export class TelegramBot {
     if (action.kind !== 'again' && record.ownerId !== person.id) {
       await answer(t.notYourClip, true);
       return;
+    }
+    if (action.kind !== 'again') {
+      // A picker (or a rejection) turns into one job's status message: a second tap, or a tap on
+      // another of its buttons before the buttons vanished, must not start a second job there.
+      const claim = `${message.chat.id}:${message.message_id}`;
+      if (this.claimed.has(claim)) {
+        await answer(t.alreadyStarted);
+        return;
+      }
+      this.claimed.add(claim);
+      if (this.claimed.size > MAX_CLAIMS) this.claimed.delete(this.claimed.values().next().value!);
     }
     await answer(t.pickedStyle(style.names[person.locale]));
     await this.startJob({

@@ -67,6 +67,7 @@ export const TEXT = {
   en: {
     pickStyle: 'Which style? Tap one:',
     pickedStyle: (name: string) => `${name}: on it!`,
+    alreadyStarted: 'Already on it.',
     notYourClip: 'Only the person who asked can pick the style for this clip.',
     notYourJob: 'Only the person who asked can cancel this clip.',
     clipExpired: 'This clip is too old; please send it again.',
@@ -89,6 +90,7 @@ export const TEXT = {
   zh: {
     pickStyle: '选择一种风格：',
     pickedStyle: (name: string) => `${name}：马上开始！`,
+    alreadyStarted: '已经开始了。',
     notYourClip: '只有发起请求的人才能为这段视频选择风格。',
     notYourJob: '只有发起请求的人才能取消。',
     clipExpired: '这段视频太久了，请重新发送。',

@@ -163,6 +163,35 @@ async function nthVideo(chat: Chat, n = 1, timeoutMs = 40_000) {
   );
 }
 
+describe('Telegram bot, double taps', () => {
+  it('starts one job when two styles of one picker are tapped at once', async () => {
+    const { user, chat } = dm();
+    const file = await telegram.addFile(await makeClip({ container: 'mp4', durationSec: 1.7 }));
+    const sent = telegram.userSends(chat, user, { video: file });
+    const picker = await waitForBotMessage(telegram, chat, (m) => m.reply_to_message_id === sent.message_id);
+    const [a, b] = picker.reply_markup!.inline_keyboard[0]!;
+    const submits = dashscope.submits().length;
+    telegram.userTaps(picker.message, user, a!.callback_data!);
+    telegram.userTaps(picker.message, user, b!.callback_data!);
+    // Both taps come in one batch and are handled concurrently: either may win, the other is told.
+    const video = await nthVideo(chat);
+    const answers = telegram.callbackAnswers.filter((x) => x.query.from.id === user.id).map((x) => x.text);
+    expect(answers.sort()).toEqual([
+      'Already on it.',
+      expect.stringMatching(/^(Japanese manga|American comic): on it!$/),
+    ]);
+    const winner = answers.find((text) => text?.endsWith('on it!'))!.replace(': on it!', '');
+    expect(video.caption).toContain(winner);
+    await waitForBotMessage(
+      telegram,
+      chat,
+      (m) => m.message_id === picker.message_id && m.text === `✅ ${winner}: done!`,
+    );
+    expect(dashscope.submits().length).toBe(submits + 1);
+    expect(sentVideos(telegram, chat)).toHaveLength(1);
+  });
+});
+
 describe('Telegram bot, groups', () => {
   it('restyles the video a /restyle@Bot command replies to, and replies to that video', async () => {
     const group = telegram.supergroup('Friends');
