@@ -12,12 +12,14 @@ export interface MessageEditor<V> {
 
 /** Options of a throttled message. */
 export interface ThrottledMessageOptions<V> {
-  /** Least time between two edits. */
-  readonly minIntervalMs: number;
+  /** Least time between two edits; a function is asked before every edit (e.g. to share a chat's budget). */
+  readonly minIntervalMs: number | (() => number);
   /** Two views with the same key look the same: the second is never sent. */
   readonly key: (view: V) => string;
   /** A final view is the last one: later views are ignored once it is shown. */
   readonly isFinal: (view: V) => boolean;
+  /** Extra wait from now before any edit, asked before each one (e.g. a chat's shared budget). */
+  readonly holdMs?: () => number;
   readonly logger: Logger;
   /** Names the message in logs. */
   readonly label: string;
@@ -37,6 +39,7 @@ export class ThrottledMessage<V> {
   private blockedUntilMs = 0;
   private finished = false;
   private closed = false;
+  private retriedFinal = false;
   private waiters: (() => void)[] = [];
 
   constructor(
@@ -94,10 +97,13 @@ export class ThrottledMessage<V> {
   private schedule(): void {
     if (this.timer || this.inFlight || this.closed) return;
     const now = Date.now();
+    const { minIntervalMs } = this.options;
+    const intervalMs = typeof minIntervalMs === 'function' ? minIntervalMs() : minIntervalMs;
     const delayMs = Math.max(
       0,
-      this.lastEditAtMs + this.options.minIntervalMs - now,
+      this.lastEditAtMs + intervalMs - now,
       this.blockedUntilMs - now,
+      this.options.holdMs?.() ?? 0,
     );
     this.timer = setTimeout(() => this.flush(), delayMs);
   }
@@ -108,6 +114,12 @@ export class ThrottledMessage<V> {
     this.pending = undefined;
     if (view === undefined || this.closed) {
       this.release();
+      return;
+    }
+    if ((this.options.holdMs?.() ?? 0) > 0) {
+      // The budget was used up while we waited: wait again, still with the newest view.
+      this.pending ??= view;
+      this.schedule();
       return;
     }
     const key = this.options.key(view);
@@ -155,6 +167,4 @@ export class ThrottledMessage<V> {
         else this.release();
       });
   }
-
-  private retriedFinal = false;
 }

@@ -14,6 +14,8 @@ export interface ApiRetryOptions {
   readonly logger: Logger;
   /** Aborts every wait (shutdown). */
   readonly signal?: AbortSignal;
+  /** Told of every call that succeeded, e.g. to keep a chat's message budget. */
+  readonly onSuccess?: (method: string, payload: unknown) => void;
 }
 
 export const DEFAULT_API_RETRY = {
@@ -99,7 +101,9 @@ export function retryingCalls(telegram: Telegram, options: ApiRetryOptions): voi
         : (extra.signal ?? options.signal);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await call(method, payload, extra);
+        const result = await call(method, payload, extra);
+        options.onSuccess?.(method, payload);
+        return result;
       } catch (error) {
         if (attempt >= options.maxAttempts || signal?.aborted) throw error;
         const asked = retryAfterMs(error);

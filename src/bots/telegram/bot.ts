@@ -134,10 +134,47 @@ const QUOTA_TTL_MS = 48 * 3_600_000;
 /** Telegram keeps unconfirmed updates for 24 hours. */
 const UPDATE_TTL_MS = 24 * 3_600_000;
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
+/** A group's status edits together stay near 15 a minute, under its limit of about 20 messages. */
+const GROUP_EDIT_SHARE_MS = 4_000;
 /** Claimed pickers remembered; far more than can be tapped before their buttons are gone. */
 const MAX_CLAIMS = 10_000;
 /** Model limit plus room: a clip fitting may trim or compress is downloaded up to this. */
 const FIT_DOWNLOAD_FACTOR = 4;
+
+/** Bot API methods that count against a chat's message limits. */
+const COUNTED_METHODS = /^(send(?!ChatAction)|edit|copyMessage|forwardMessage)/;
+/** Telegram lets a bot send about 20 messages a minute to a group. */
+const GROUP_MESSAGES_PER_MIN = 20;
+/** Of those, status edits leave this many for replies and results. */
+const GROUP_RESERVED_PER_MIN = 7;
+
+/**
+ * What the bot sent to each group in the last minute, so status edits (which can wait) leave room
+ * for replies and results (which should not).
+ */
+class GroupBudget {
+  private readonly sent = new Map<number, number[]>();
+
+  /** Records a message or edit in a chat. */
+  note(chatId: number): void {
+    if (chatId > 0) return;
+    const now = Date.now();
+    const times = (this.sent.get(chatId) ?? []).filter((t) => now - t < 60_000);
+    times.push(now);
+    this.sent.set(chatId, times);
+  }
+
+  /** How long a status edit in this chat should wait; 0 for private chats and groups with room. */
+  holdMs(chatId: number): number {
+    if (chatId > 0) return 0;
+    const now = Date.now();
+    const times = (this.sent.get(chatId) ?? []).filter((t) => now - t < 60_000);
+    this.sent.set(chatId, times);
+    const allowed = GROUP_MESSAGES_PER_MIN - GROUP_RESERVED_PER_MIN;
+    if (times.length < allowed) return 0;
+    return times[times.length - allowed]! + 60_000 - now;
+  }
+}
 
 /** Where a reply goes. */
 interface ReplyTarget {
@@ -200,6 +237,7 @@ export class TelegramBot {
   private readonly trackers = new Map<string, Tracker>();
   /** Pickers and rejections whose buttons already started a job, oldest first. */
   private readonly claimed = new Set<string>();
+  private readonly groupBudget = new GroupBudget();
   private readonly background = new Set<Promise<unknown>>();
   private readonly shutdown = new AbortController();
   private readonly detach: () => void;
@@ -217,6 +255,10 @@ export class TelegramBot {
       ...options.retry,
       logger: options.logger,
       signal: this.shutdown.signal,
+      onSuccess: (method, payload) => {
+        const chatId = (payload as { chat_id?: unknown } | undefined)?.chat_id;
+        if (typeof chatId === 'number' && COUNTED_METHODS.test(method)) this.groupBudget.note(chatId);
+      },
     });
     this.editApi = new Telegram(options.token, telegramOptions);
     this.fetcher = new TelegramFileFetcher(this.api, options.downloader);
@@ -738,13 +780,22 @@ export class TelegramBot {
     if (existing) return existing;
     const message = new ThrottledMessage<{ view: StatusView; rendered: Rendered }>(
       {
-        apply: ({ rendered }) =>
-          this.editText(delivery.chatId, delivery.statusId, rendered.text, rendered.keyboard, this.editApi),
+        apply: async ({ rendered }) => {
+          await this.editText(
+            delivery.chatId,
+            delivery.statusId,
+            rendered.text,
+            rendered.keyboard,
+            this.editApi,
+          );
+          this.groupBudget.note(delivery.chatId);
+        },
         retryAfterMs,
         isGone,
       },
       {
-        minIntervalMs: this.options.statusIntervalMs,
+        minIntervalMs: () => this.statusIntervalFor(delivery.chatId),
+        holdMs: () => this.groupBudget.holdMs(delivery.chatId),
         key: ({ rendered }) => JSON.stringify(rendered),
         isFinal: ({ view }) => isFinalView(view),
         logger: this.options.logger,
@@ -754,6 +805,20 @@ export class TelegramBot {
     const tracker: Tracker = { jobId, delivery, style, message, notes, inputPath };
     this.trackers.set(jobId, tracker);
     return tracker;
+  }
+
+  /**
+   * A group allows about 20 messages a minute in all: its status messages share a budget of one
+   * edit per GROUP_EDIT_SHARE_MS, so results and replies still get through.
+   */
+  private statusIntervalFor(chatId: number): number {
+    const base = this.options.statusIntervalMs;
+    if (chatId > 0) return base;
+    let active = 0;
+    for (const tracker of this.trackers.values()) {
+      if (tracker.delivery.chatId === chatId && !tracker.message.done) active += 1;
+    }
+    return Math.max(base, active * GROUP_EDIT_SHARE_MS);
   }
 
   private render(tracker: Tracker, view: StatusView): Rendered {

@@ -109,4 +109,23 @@ describe('a throttled status message', () => {
     expect(shown).toHaveLength(0);
     expect(message.done).toBe(true);
   });
+
+  it('holds edits while a shared budget is used up, asking again before sending', async () => {
+    const { impl, shown } = editor();
+    let holdUntil = Date.now() + 5_000;
+    const message = new ThrottledMessage(impl, {
+      ...options,
+      minIntervalMs: () => 1_000,
+      holdMs: () => Math.max(0, holdUntil - Date.now()),
+    });
+    message.show('queued #2');
+    await vi.advanceTimersByTimeAsync(2_000);
+    // Someone else used the budget meanwhile: the wait grows.
+    holdUntil = Date.now() + 6_000;
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(shown).toHaveLength(0);
+    message.show('queued #1');
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(shown.map((s) => s.text)).toEqual(['queued #1']);
+  });
 });
