@@ -433,11 +433,19 @@ export class TelegramBot {
     keyboard?: InlineKeyboardMarkup,
   ): Promise<number> {
     const target = 'chat' in to ? targetOf(to) : to;
-    const sent = await this.api.sendMessage(target.chatId, text, {
+    const extra = {
       reply_parameters: { message_id: target.messageId, allow_sending_without_reply: true },
+      // The older form too, for Bot API servers that predate reply_parameters.
+      reply_to_message_id: target.messageId,
+      allow_sending_without_reply: true,
       ...(target.threadId === null ? {} : { message_thread_id: target.threadId }),
       ...(keyboard ? { reply_markup: keyboard } : {}),
-    });
+    };
+    const sent = await this.api.sendMessage(
+      target.chatId,
+      text,
+      extra as Parameters<Telegram['sendMessage']>[2],
+    );
     return sent.message_id;
   }
 

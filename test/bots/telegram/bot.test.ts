@@ -218,6 +218,18 @@ describe('Telegram bot, groups', () => {
     );
   });
 
+  it('takes /restyle without the bot name too, naming the style in Chinese', async () => {
+    const group = telegram.supergroup('群组');
+    const [poster, asker] = [telegram.user(), telegram.user({ language_code: 'zh-hans' })];
+    const posted = telegram.userSends(group, poster, {
+      video: await telegram.addFile(await makeClip({ container: 'mp4', durationSec: 1.3 })),
+    });
+    telegram.userSends(group, asker, { text: '/restyle 简笔画', reply_to_message_id: posted.message_id });
+    const video = await nthVideo(group);
+    expect(video.reply_to_message_id).toBe(posted.message_id);
+    expect(video.caption).toContain('简笔画');
+  });
+
   it('explains how to use /restyle when it replies to no video, and ignores commands for other bots', async () => {
     const group = telegram.supergroup('Club');
     const user = telegram.user();
