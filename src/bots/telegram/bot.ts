@@ -23,7 +23,7 @@ import {
   viewOfStatus,
 } from '../shared/chat.ts';
 import { localeFrom } from '../shared/messages.ts';
-import { ThrottledMessage } from '../shared/throttled-message.ts';
+import { StatusBoard } from '../shared/status-board.ts';
 import {
   DEFAULT_API_RETRY,
   describeApiError,
@@ -111,15 +111,13 @@ interface Rendered {
   readonly keyboard: InlineKeyboardMarkup | undefined;
 }
 
-/** A status message following one job. */
-interface Tracker {
-  readonly jobId: string;
+/** What the status board keeps about one Telegram job. */
+interface StatusMeta {
   readonly delivery: TelegramDelivery;
   readonly style: Style;
-  readonly message: ThrottledMessage<{ view: StatusView; rendered: Rendered }>;
+  /** Said under every view but the last: what fitting changed. */
   readonly notes: string;
-  inputPath: string;
-  last?: StatusView;
+  readonly inputPath: string;
 }
 
 /** Who taps or writes: enough to decide, answer and log. */
@@ -234,14 +232,12 @@ export class TelegramBot {
   /** Status edits: rate limits are handled by the throttle, which keeps only the newest view. */
   private readonly editApi: Telegram;
   private readonly fetcher: TelegramFileFetcher;
-  private readonly trackers = new Map<string, Tracker>();
+  private readonly board: StatusBoard<Rendered, StatusMeta>;
   /** Pickers and rejections whose buttons already started a job, oldest first. */
   private readonly claimed = new Set<string>();
   private readonly groupBudget = new GroupBudget();
   private readonly background = new Set<Promise<unknown>>();
   private readonly shutdown = new AbortController();
-  private readonly detach: () => void;
-  private refreshTimer: NodeJS.Timeout | undefined;
   private webhookServer: Server | undefined;
   private polling: Promise<void> | undefined;
   private username = '';
@@ -291,8 +287,24 @@ export class TelegramBot {
         error: describeApiError(error),
       });
     });
-    // Positions move when others leave the queue: one signal, then each status reads its own.
-    this.detach = options.service.onChange(() => this.refreshWaiting());
+    this.board = new StatusBoard<Rendered, StatusMeta>(
+      options.service,
+      {
+        render: (view, meta, jobId) => this.render(view, meta, jobId),
+        apply: async (rendered, meta) => {
+          const { chatId, statusId } = meta.delivery;
+          await this.editText(chatId, statusId, rendered.text, rendered.keyboard, this.editApi);
+          this.groupBudget.note(chatId);
+        },
+        retryAfterMs,
+        isGone,
+        minIntervalMs: (meta) => this.statusIntervalFor(meta.delivery.chatId),
+        holdMs: (meta) => this.groupBudget.holdMs(meta.delivery.chatId),
+        ended: (meta) => this.options.files.remove(meta.inputPath),
+      },
+      options.logger,
+      Math.max(1_000, options.statusIntervalMs),
+    );
   }
 
   /** The bot's @username once launched. */
@@ -305,17 +317,17 @@ export class TelegramBot {
     for (const job of jobs) {
       const delivery = telegramDelivery(job);
       if (!delivery) continue;
-      const tracker = this.track(
-        job.id,
-        delivery,
-        styleById(job.styleId) ?? STYLES[0],
-        job.inputPath,
-        job.changes.length > 0 ? fitChangesText(job.changes, delivery.locale) : '',
-      );
-      this.options.service.observe(job.id, (event) => this.onJobEvent(tracker, event));
-      const status = this.options.service.status(job.id);
-      if (status) this.showStatus(tracker, viewOfStatus(status));
+      this.board.resume(job, this.metaOf(delivery, job));
     }
+  }
+
+  private metaOf(delivery: TelegramDelivery, job: RestyleJob): StatusMeta {
+    return {
+      delivery,
+      style: styleById(job.styleId) ?? STYLES[0],
+      notes: fitChangesText(job.changes, delivery.locale),
+      inputPath: job.inputPath,
+    };
   }
 
   /** Identifies the bot, registers its commands, and starts long polling or the webhook. */
@@ -324,11 +336,6 @@ export class TelegramBot {
     this.username = me.username;
     this.telegraf.botInfo = me;
     await this.registerCommands();
-    this.refreshTimer = setInterval(
-      () => this.refreshRunning(),
-      Math.max(1_000, this.options.statusIntervalMs),
-    );
-    this.refreshTimer.unref();
     const { webhook } = this.options;
     if (webhook) {
       const path = new URL(webhook.url).pathname || '/';
@@ -378,8 +385,6 @@ export class TelegramBot {
   async stop(): Promise<void> {
     if (this.shutdown.signal.aborted) return;
     this.shutdown.abort();
-    this.detach();
-    if (this.refreshTimer) clearInterval(this.refreshTimer);
     if (this.webhookServer) await new Promise((resolve) => this.webhookServer!.close(resolve));
     try {
       if (this.polling) this.telegraf.stop('shutdown');
@@ -388,18 +393,13 @@ export class TelegramBot {
     }
     await this.polling;
     await Promise.allSettled([...this.background]);
-    const flushes = [...this.trackers.values()].map((t) => t.message.idle());
-    await Promise.race([
-      Promise.allSettled(flushes),
-      new Promise((resolve) => setTimeout(resolve, 2_000).unref()),
-    ]);
-    for (const tracker of this.trackers.values()) tracker.message.close();
+    await this.board.stop();
   }
 
   /** Resolves once every status message has sent what it has (tests use it). */
   async settled(): Promise<void> {
     await Promise.allSettled([...this.background]);
-    await Promise.all([...this.trackers.values()].map((t) => t.message.idle()));
+    await this.board.settled();
   }
 
   private async registerCommands(): Promise<void> {
@@ -720,7 +720,7 @@ export class TelegramBot {
       locale,
       clipId: start.clipId,
     };
-    let tracker: Tracker | undefined;
+    let jobId: string | undefined;
     const early: JobEvent[] = [];
     let outcome: Awaited<ReturnType<RestyleService['request']>>;
     try {
@@ -733,7 +733,7 @@ export class TelegramBot {
           fps: this.options.fps,
           fit: start.fit,
         },
-        (event) => (tracker ? this.onJobEvent(tracker, event) : early.push(event)),
+        (event) => (jobId ? this.board.handle(jobId, event) : early.push(event)),
       );
     } catch (error) {
       await removeInput();
@@ -761,11 +761,10 @@ export class TelegramBot {
       case 'queued':
       case 'cached': {
         if (outcome.kind === 'queued') await this.countQuota(person);
-        const notes = fitChangesText(outcome.job.changes, locale);
-        tracker = this.track(outcome.job.id, delivery, style, inputPath, notes);
-        for (const event of early) this.onJobEvent(tracker, event);
-        const status = this.options.service.status(outcome.job.id);
-        if (status) this.showStatus(tracker, viewOfStatus(status));
+        jobId = outcome.job.id;
+        this.board.follow(jobId, this.metaOf(delivery, outcome.job));
+        for (const event of early) this.board.handle(jobId, event);
+        this.board.showCurrent(jobId);
         return;
       }
     }
@@ -777,44 +776,6 @@ export class TelegramBot {
     return '.mp4';
   }
 
-  private track(
-    jobId: string,
-    delivery: TelegramDelivery,
-    style: Style,
-    inputPath: string,
-    notes: string,
-  ): Tracker {
-    const existing = this.trackers.get(jobId);
-    if (existing) return existing;
-    const message = new ThrottledMessage<{ view: StatusView; rendered: Rendered }>(
-      {
-        apply: async ({ rendered }) => {
-          await this.editText(
-            delivery.chatId,
-            delivery.statusId,
-            rendered.text,
-            rendered.keyboard,
-            this.editApi,
-          );
-          this.groupBudget.note(delivery.chatId);
-        },
-        retryAfterMs,
-        isGone,
-      },
-      {
-        minIntervalMs: () => this.statusIntervalFor(delivery.chatId),
-        holdMs: () => this.groupBudget.holdMs(delivery.chatId),
-        key: ({ rendered }) => JSON.stringify(rendered),
-        isFinal: ({ view }) => isFinalView(view),
-        logger: this.options.logger,
-        label: `status of job ${jobId}`,
-      },
-    );
-    const tracker: Tracker = { jobId, delivery, style, message, notes, inputPath };
-    this.trackers.set(jobId, tracker);
-    return tracker;
-  }
-
   /**
    * A group allows about 20 messages a minute in all: its status messages share a budget of one
    * edit per GROUP_EDIT_SHARE_MS, so results and replies still get through.
@@ -822,82 +783,19 @@ export class TelegramBot {
   private statusIntervalFor(chatId: number): number {
     const base = this.options.statusIntervalMs;
     if (chatId > 0) return base;
-    let active = 0;
-    for (const tracker of this.trackers.values()) {
-      if (tracker.delivery.chatId === chatId && !tracker.message.done) active += 1;
-    }
+    const active = this.board.count((f) => f.meta.delivery.chatId === chatId && !f.done);
     return Math.max(base, active * GROUP_EDIT_SHARE_MS);
   }
 
-  private render(tracker: Tracker, view: StatusView): Rendered {
-    const { locale } = tracker.delivery;
-    let text = statusText(view, tracker.style, locale);
-    if (tracker.notes && !isFinalView(view)) text += `\n${tracker.notes}`;
+  private render(view: StatusView, meta: StatusMeta, jobId: string): Rendered {
+    const { locale } = meta.delivery;
+    let text = statusText(view, meta.style, locale);
+    if (meta.notes && !isFinalView(view)) text += `\n${meta.notes}`;
     const cancelable =
       view.kind === 'queued' ||
       view.kind === 'submitting' ||
       (view.kind === 'restyling' && view.remote === 'pending');
-    return { text, keyboard: cancelable ? cancelKeyboard(tracker.jobId, locale) : undefined };
-  }
-
-  private showStatus(tracker: Tracker, view: StatusView | undefined): void {
-    if (!view) return;
-    tracker.last = view;
-    tracker.message.show({ view, rendered: this.render(tracker, view) });
-  }
-
-  private onJobEvent(tracker: Tracker, event: JobEvent): void {
-    switch (event.type) {
-      case 'queued':
-      case 'started':
-      case 'progress':
-        this.showStatus(tracker, viewOfStatus(event.status));
-        return;
-      case 'fetched':
-        this.showStatus(tracker, { kind: 'sending' });
-        return;
-      case 'delivered':
-      case 'failed':
-      case 'canceled':
-        this.showStatus(
-          tracker,
-          viewOfStatus({
-            job: event.job,
-            position: undefined,
-            etaMs: undefined,
-            fraction: undefined,
-            elapsedMs: undefined,
-          }),
-        );
-        this.finish(tracker);
-        return;
-    }
-  }
-
-  /** After a job's end: its input goes, and the tracker once its last edit is out. */
-  private finish(tracker: Tracker): void {
-    this.spawn(async () => {
-      await this.options.files.remove(tracker.inputPath);
-      await tracker.message.idle();
-      this.trackers.delete(tracker.jobId);
-    });
-  }
-
-  private refreshWaiting(): void {
-    for (const tracker of this.trackers.values()) {
-      if (tracker.last?.kind !== 'queued') continue;
-      const status = this.options.service.status(tracker.jobId);
-      if (status) this.showStatus(tracker, viewOfStatus(status));
-    }
-  }
-
-  /** Keeps the clock of running jobs moving between polls. */
-  private refreshRunning(): void {
-    for (const tracker of this.trackers.values()) {
-      if (tracker.last?.kind !== 'restyling' && tracker.last?.kind !== 'queued') continue;
-      const status = this.options.service.status(tracker.jobId);
-      if (status) this.showStatus(tracker, viewOfStatus(status));
-    }
+    return { text, keyboard: cancelable ? cancelKeyboard(jobId, locale) : undefined };
   }
 
   /** Edits a message's text and buttons; "not modified" counts as done. */
