@@ -1,14 +1,13 @@
-import { stat } from 'node:fs/promises';
 import type { Telegram } from 'telegraf';
 import { TelegramError } from 'telegraf';
 import { RemoteError } from '../../core/errors.ts';
-import { planFit } from '../../core/fit.ts';
 import type { RestyleJob } from '../../core/job.ts';
-import { DEFAULT_LIMITS, type VideoFacts, type VideoLimits } from '../../core/limits.ts';
+import type { VideoFacts } from '../../core/limits.ts';
 import type { JobStore, Logger, Transcoder, VideoProbe } from '../../core/ports.ts';
 import type { DeliverySink, ServiceFiles } from '../../core/service.ts';
 import { type Locale, STYLES, styleById } from '../../core/styles.ts';
 import { formatMebibytes } from '../shared/chat.ts';
+import { UploadFitter } from '../shared/upload-fit.ts';
 import { describeApiError, isChatClosed } from './api.ts';
 import { styleKeyboard } from './keyboards.ts';
 
@@ -60,8 +59,6 @@ export interface TelegramSinkOptions {
   readonly chatActionEveryMs?: number;
 }
 
-/** Share of the upload limit a re-encode aims for, then a smaller one if that still did not fit. */
-const SHRINK_TARGETS = [0.92, 0.75, 0.55] as const;
 const SENT_TTL_MS = 7 * 24 * 3_600_000;
 
 /** Key of the record saying a job's video was sent (so a restart never sends it twice). */
@@ -83,43 +80,20 @@ export class TelegramDeliverySink implements DeliverySink {
       return;
     }
     const stopAction = this.keepChatAction(delivery);
-    const temps: string[] = [];
+    const fitter = new UploadFitter({ ...this.options, remove: (path) => this.options.files.remove(path) });
     try {
-      let path = resultPath;
-      let shrunk: { fromBytes: number } | undefined;
-      const bytes = (await stat(path)).size;
-      let facts = await this.facts(path, signal);
+      let upload = await fitter.fit(resultPath, this.options.maxUploadBytes, signal);
+      let shrunkFromBytes = upload.shrunkFromBytes;
       for (let attempt = 0; ; attempt += 1) {
-        const size = (await stat(path)).size;
-        if (size > this.options.maxUploadBytes) {
-          const target = SHRINK_TARGETS[attempt];
-          if (target === undefined || !facts) throw this.tooLarge(size);
-          const out = this.options.tempPath('.mp4');
-          temps.push(out);
-          await this.shrink(path, facts, out, Math.floor(this.options.maxUploadBytes * target), signal);
-          path = out;
-          shrunk = { fromBytes: bytes };
-          facts = await this.facts(path, signal);
-          continue;
-        }
         try {
-          const messageId = await this.send(job, delivery, path, facts, shrunk);
+          const messageId = await this.send(job, delivery, upload.path, upload.facts, shrunkFromBytes);
           await store.setRecord(sentRecordKey(job.id), { messageId }, SENT_TTL_MS);
           return;
         } catch (error) {
-          // The server measures differently (or has a lower limit than configured): shrink more.
-          if (
-            error instanceof TelegramError &&
-            error.code === 413 &&
-            facts &&
-            attempt + 1 < SHRINK_TARGETS.length
-          ) {
-            const out = this.options.tempPath('.mp4');
-            temps.push(out);
-            await this.shrink(path, facts, out, Math.floor(size * 0.7), signal);
-            path = out;
-            shrunk = { fromBytes: bytes };
-            facts = await this.facts(path, signal);
+          // The server measures differently or has a lower limit than configured: go smaller.
+          if (error instanceof TelegramError && error.code === 413 && attempt < 2) {
+            upload = await fitter.fit(upload.path, Math.floor(upload.bytes * 0.7), signal);
+            shrunkFromBytes ??= upload.shrunkFromBytes;
             continue;
           }
           throw this.sendFailure(error);
@@ -127,39 +101,8 @@ export class TelegramDeliverySink implements DeliverySink {
       }
     } finally {
       stopAction();
-      for (const temp of temps) await this.options.files.remove(temp);
+      await fitter.release();
     }
-  }
-
-  private async facts(path: string, signal?: AbortSignal): Promise<VideoFacts | undefined> {
-    const probed = await this.options.probe.probe(path, signal);
-    return probed.kind === 'video' ? probed.facts : undefined;
-  }
-
-  /** Re-encodes to H.264 with a bitrate that fits `maxBytes`; size and length stay. */
-  private async shrink(
-    path: string,
-    facts: VideoFacts,
-    out: string,
-    maxBytes: number,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const limits: VideoLimits = {
-      ...DEFAULT_LIMITS,
-      minSidePx: 1,
-      maxSidePx: Math.max(facts.displayWidth, facts.displayHeight, DEFAULT_LIMITS.maxSidePx),
-      maxAspectRatio: Number.POSITIVE_INFINITY,
-      maxDurationSec: Math.ceil(facts.durationSec) + 1,
-      maxSizeBytes: maxBytes,
-    };
-    const plan = planFit({ ...facts, sizeBytes: Math.max(facts.sizeBytes, maxBytes + 1) }, limits);
-    if (!plan) throw this.tooLarge(facts.sizeBytes);
-    this.options.logger.info('re-encoding a result to fit the upload limit', {
-      fromBytes: facts.sizeBytes,
-      maxBytes,
-      videoBitrateKbps: plan.videoBitrateKbps,
-    });
-    await this.options.transcoder.fit(path, out, plan, signal);
   }
 
   private async send(
@@ -167,17 +110,17 @@ export class TelegramDeliverySink implements DeliverySink {
     delivery: TelegramDelivery,
     path: string,
     facts: VideoFacts | undefined,
-    shrunk: { fromBytes: number } | undefined,
+    shrunkFromBytes: number | undefined,
   ): Promise<number> {
     const style = styleById(job.styleId) ?? STYLES[0];
     const { locale } = delivery;
     const zh = locale === 'zh';
     const lines = [zh ? `🎨 ${style.names.zh}` : `🎨 ${style.names.en}`];
-    if (shrunk) {
+    if (shrunkFromBytes !== undefined) {
       lines.push(
         zh
-          ? `（已从 ${formatMebibytes(shrunk.fromBytes)} 压缩，以符合 Telegram 的 ${formatMebibytes(this.options.maxUploadBytes)} 上传限制）`
-          : `(compressed from ${formatMebibytes(shrunk.fromBytes)} to fit Telegram's ${formatMebibytes(this.options.maxUploadBytes)} upload limit)`,
+          ? `（已从 ${formatMebibytes(shrunkFromBytes)} 压缩，以符合 Telegram 的 ${formatMebibytes(this.options.maxUploadBytes)} 上传限制）`
+          : `(compressed from ${formatMebibytes(shrunkFromBytes)} to fit Telegram's ${formatMebibytes(this.options.maxUploadBytes)} upload limit)`,
       );
     }
     lines.push(zh ? '想换个风格？点下面的按钮：' : 'Another style? Tap one below:');
@@ -234,14 +177,6 @@ export class TelegramDeliverySink implements DeliverySink {
     once();
     const timer = setInterval(once, this.options.chatActionEveryMs ?? 4_500);
     return () => clearInterval(timer);
-  }
-
-  private tooLarge(bytes: number): RemoteError {
-    return new RemoteError({
-      kind: 'result',
-      code: 'ResultTooLarge',
-      message: `the result (${formatMebibytes(bytes)}) could not be brought under the ${formatMebibytes(this.options.maxUploadBytes)} upload limit`,
-    });
   }
 
   private sendFailure(error: unknown): Error {
