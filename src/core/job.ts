@@ -54,6 +54,8 @@ export type JobState =
       readonly taskId: string;
       readonly resultPath: string;
       readonly cached: boolean;
+      /** Where DashScope keeps the result (for about 24 h): a link to offer when it cannot be uploaded. */
+      readonly outputUrl?: string;
     }
   | { readonly kind: 'delivered'; readonly taskId: string; readonly cached: boolean; readonly atMs: number }
   | { readonly kind: 'failed'; readonly failure: JobFailure }

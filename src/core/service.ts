@@ -782,6 +782,7 @@ export class RestyleService {
         taskId: current.state.taskId,
         resultPath,
         cached,
+        outputUrl: current.state.outputUrl,
       });
       this.emit(current.id, { type: 'fetched', job: current });
     }

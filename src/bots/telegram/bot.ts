@@ -23,6 +23,7 @@ import {
   viewOfStatus,
 } from '../shared/chat.ts';
 import { localeFrom } from '../shared/messages.ts';
+import { DailyQuota } from '../shared/quota.ts';
 import { StatusBoard } from '../shared/status-board.ts';
 import {
   DEFAULT_API_RETRY,
@@ -128,7 +129,6 @@ interface Person {
 }
 
 const CLIP_TTL_MS = 7 * 24 * 3_600_000;
-const QUOTA_TTL_MS = 48 * 3_600_000;
 /** Telegram keeps unconfirmed updates for 24 hours. */
 const UPDATE_TTL_MS = 24 * 3_600_000;
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
@@ -208,16 +208,6 @@ function requesterOf(person: Person): Requester {
   return { key: `telegram:${person.id}`, name: person.name };
 }
 
-function utcDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
-function msUntilUtcMidnight(ms: number): number {
-  const next = new Date(ms);
-  next.setUTCHours(24, 0, 0, 0);
-  return next.getTime() - ms;
-}
-
 /**
  * The Telegram bot: takes videos in private chats and `/restyle` replies in groups, puts them in
  * the shared queue, follows each job in one status message, and delivers the result as a reply.
@@ -236,6 +226,7 @@ export class TelegramBot {
   /** Pickers and rejections whose buttons already started a job, oldest first. */
   private readonly claimed = new Set<string>();
   private readonly groupBudget = new GroupBudget();
+  private readonly quota: DailyQuota;
   private readonly background = new Set<Promise<unknown>>();
   private readonly shutdown = new AbortController();
   private webhookServer: Server | undefined;
@@ -257,6 +248,7 @@ export class TelegramBot {
       },
     });
     this.editApi = new Telegram(options.token, telegramOptions);
+    this.quota = new DailyQuota(options.store, options.dailyQuota, 'telegram:quota');
     this.fetcher = new TelegramFileFetcher(this.api, options.downloader);
     this.sink = new TelegramDeliverySink({
       telegram: this.api,
@@ -634,9 +626,8 @@ export class TelegramBot {
     if (!record) return;
     const locale = person.locale;
     const checking = statusText({ kind: 'checking' }, style, locale);
-    const quotaLeft = await this.quotaLeft(person);
-    const text =
-      quotaLeft === 0 ? quotaText(this.options.dailyQuota, msUntilUtcMidnight(Date.now()), locale) : checking;
+    const quotaLeft = await this.quota.left(person.id);
+    const text = quotaLeft === 0 ? quotaText(this.quota.perDay, this.quota.resetInMs(), locale) : checking;
     let statusId = start.statusId;
     if (statusId === undefined) {
       statusId = await this.reply(start.replyTo ?? record, text);
@@ -760,7 +751,7 @@ export class TelegramBot {
         return;
       case 'queued':
       case 'cached': {
-        if (outcome.kind === 'queued') await this.countQuota(person);
+        if (outcome.kind === 'queued') await this.quota.spend(person.id);
         jobId = outcome.job.id;
         this.board.follow(jobId, this.metaOf(delivery, outcome.job));
         for (const event of early) this.board.handle(jobId, event);
@@ -814,26 +805,6 @@ export class TelegramBot {
       if (isNotModified(error)) return;
       throw error;
     }
-  }
-
-  // ---- quota ----
-
-  private quotaKey(person: Person): string {
-    return `telegram:quota:${person.id}:${utcDay(Date.now())}`;
-  }
-
-  /** Restyles left today; `undefined` when there is no quota. */
-  private async quotaLeft(person: Person): Promise<number | undefined> {
-    if (this.options.dailyQuota <= 0) return undefined;
-    const used = (await this.options.store.getRecord<number>(this.quotaKey(person))) ?? 0;
-    return Math.max(0, this.options.dailyQuota - used);
-  }
-
-  private async countQuota(person: Person): Promise<void> {
-    if (this.options.dailyQuota <= 0) return;
-    const key = this.quotaKey(person);
-    const used = (await this.options.store.getRecord<number>(key)) ?? 0;
-    await this.options.store.setRecord(key, used + 1, QUOTA_TTL_MS);
   }
 
   // ---- /queue and /cancel ----
