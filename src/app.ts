@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { DiscordBot } from './bots/discord/bot.ts';
 import { TELEGRAM_FILE_LIMITS, TelegramBot } from './bots/telegram/bot.ts';
 import type { AppConfig } from './config.ts';
 import type { Logger } from './core/ports.ts';
@@ -9,6 +10,7 @@ import { createService } from './wiring.ts';
 export interface App {
   readonly service: RestyleService;
   readonly telegram: TelegramBot | undefined;
+  readonly discord: DiscordBot | undefined;
   /** Stops the bots, then the queue (everything stays resumable), then closes the store. */
   stop(): Promise<void>;
 }
@@ -66,11 +68,35 @@ export async function startApp(config: AppConfig, logger: Logger): Promise<App> 
     });
     sinks.set('telegram', telegram.sink);
   }
+  let discord: DiscordBot | undefined;
+  if (config.DISCORD_TOKEN) {
+    discord = new DiscordBot({
+      token: config.DISCORD_TOKEN,
+      apiRoot: config.DISCORD_API_ROOT,
+      allowedGuilds: config.DISCORD_ALLOWED_GUILDS,
+      dailyQuota: config.DISCORD_DAILY_QUOTA,
+      statusIntervalMs: config.DISCORD_STATUS_INTERVAL_MS,
+      maxUploadBytes: config.DISCORD_MAX_UPLOAD_BYTES,
+      fps: config.RESTYLE_FPS,
+      service,
+      store: wired.store,
+      probe: deps.probe,
+      transcoder: deps.transcoder,
+      downloader: deps.downloader,
+      files: deps.files,
+      tempPath: deps.tempPath,
+      inputsDir: join(config.RESTYLE_DATA_DIR, 'inputs'),
+      clipsDir: join(config.RESTYLE_DATA_DIR, 'clips'),
+      videoLimits: deps.limits,
+      logger,
+    });
+    sinks.set('discord', discord.sink);
+  }
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    await telegram?.stop();
+    await Promise.all([telegram?.stop(), discord?.stop()]);
     await service.stop();
     await wired.close();
   };
@@ -78,10 +104,11 @@ export async function startApp(config: AppConfig, logger: Logger): Promise<App> 
     // Jobs of a platform not configured now stay in the store for when it is.
     const resumed = await service.start((job) => sinks.has(job.delivery.platform));
     telegram?.resume(resumed);
-    await telegram?.launch();
+    discord?.resume(resumed);
+    await Promise.all([telegram?.launch(), discord?.launch()]);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { service, telegram, stop };
+  return { service, telegram, discord, stop };
 }

@@ -1,5 +1,6 @@
 import { localeFrom } from './bots/shared/messages.ts';
 import { type CliIo, EXIT, UsageError } from './cli/common.ts';
+import { discordCommand } from './cli/discord.ts';
 import { jobsCommand, resumeCommand } from './cli/jobs.ts';
 import { runCommand } from './cli/run.ts';
 import { videoCommand } from './cli/video.ts';
@@ -17,6 +18,8 @@ Usage:
   restyle resume                 finish the command line's unfinished jobs after a crash
   restyle styles                 list the styles
   restyle run                    run the chat bots (the service)
+  restyle discord register [--guild ID]
+                                 register the Discord commands (guild: instant, for development)
   restyle help
 
 Options of "video":
@@ -63,6 +66,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
         return await resumeCommand(rest, io);
       case 'styles':
         return stylesCommand(io, localeFrom(io.env.LC_ALL || io.env.LANG));
+      case 'discord':
+        return await discordCommand(rest, io);
       case 'run':
         return await runCommand(io);
       case undefined:

@@ -75,6 +75,34 @@ export const configSchema = z.object({
   TELEGRAM_DAILY_QUOTA: z.coerce.number().int().min(0).max(100_000).default(0),
   /** Least time between two edits of one status message. */
   TELEGRAM_STATUS_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+  /** Enables the Discord bot. */
+  DISCORD_TOKEN: z.string().trim().min(1).optional(),
+  /** The application (client) id; read from Discord when unset. */
+  DISCORD_APPLICATION_ID: z
+    .string()
+    .regex(/^\d{5,25}$/, 'must be the numeric application id')
+    .optional(),
+  /** Discord's REST base; the gateway URL is read from it too. */
+  DISCORD_API_ROOT: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .default('https://discord.com/api'),
+  /** Comma-separated guild ids the bot serves; every guild (and DMs) when unset. */
+  DISCORD_ALLOWED_GUILDS: z
+    .string()
+    .trim()
+    .regex(/^\d+(\s*,\s*\d+)*$/, 'must be guild ids separated by commas')
+    .transform((text) => text.split(',').map((id) => id.trim()))
+    .optional(),
+  /** Restyles one Discord user may start per UTC day; 0 means no limit. */
+  DISCORD_DAILY_QUOTA: z.coerce.number().int().min(0).max(100_000).default(0),
+  /** Largest file the bot posts through channel endpoints (10 MiB without boosts). */
+  DISCORD_MAX_UPLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10 * 1024 * 1024),
+  /** Least time between two edits of one status message. */
+  DISCORD_STATUS_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
   /** Output frame rate of chat jobs (15-25). */
   RESTYLE_FPS: z.coerce.number().int().min(15).max(25).default(15),
   FFMPEG_PATH: z.string().min(1).optional(),

@@ -9,11 +9,11 @@ import { type CliIo, EXIT } from './common.ts';
  */
 export async function runCommand(io: CliIo): Promise<number> {
   loadDotEnv();
-  if (!io.env.TELEGRAM_BOT_TOKEN) {
+  if (!io.env.TELEGRAM_BOT_TOKEN && !io.env.DISCORD_TOKEN) {
     io.stderr.write(
       'restyle run serves the chat bots, and none is configured:\n' +
-        '  set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot.\n' +
-        '  The Discord bot (DISCORD_TOKEN) is not part of this version yet.\n' +
+        '  set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot,\n' +
+        '  and/or DISCORD_TOKEN (Discord developer portal, Bot page) to run the Discord bot.\n' +
         'See README.md for the settings, or use "restyle video <file> --style <style>" meanwhile.\n',
     );
     return EXIT.failed;
@@ -23,10 +23,9 @@ export async function runCommand(io: CliIo): Promise<number> {
     config.DASHSCOPE_API_KEY,
     config.TELEGRAM_BOT_TOKEN,
     config.TELEGRAM_WEBHOOK_SECRET,
+    config.DISCORD_TOKEN,
   ].filter((value): value is string => typeof value === 'string');
   const logger = createLogger({ level: config.LOG_LEVEL, secrets });
-  if (io.env.DISCORD_TOKEN)
-    logger.warn('DISCORD_TOKEN is set, but the Discord bot is not part of this version yet');
   const { startApp } = await import('../app.ts');
   let app: Awaited<ReturnType<typeof startApp>>;
   try {

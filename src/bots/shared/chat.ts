@@ -195,6 +195,7 @@ export function refusalText(
 
 /** Sizes the way chat platforms state their limits ("20 MB" is 20 × 1024 × 1024 bytes). */
 export function formatMebibytes(bytes: number): string {
+  if (bytes < 100 * 1024) return `${Math.round(bytes / 1024)} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1).replace(/\.0$/, '')} MB`;
 }
 

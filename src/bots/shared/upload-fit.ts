@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { RemoteError } from '../../core/errors.ts';
+import { isAbort, RemoteError } from '../../core/errors.ts';
 import { planFit } from '../../core/fit.ts';
 import { DEFAULT_LIMITS, type VideoFacts, type VideoLimits } from '../../core/limits.ts';
 import type { Logger, Transcoder, VideoProbe } from '../../core/ports.ts';
@@ -54,7 +54,14 @@ export class UploadFitter {
     for (const target of TARGETS) {
       const out = this.options.tempPath('.mp4');
       this.temps.add(out);
-      await this.shrink(path, facts, out, Math.floor(maxBytes * target), signal);
+      try {
+        await this.shrink(path, facts, out, Math.floor(maxBytes * target), signal);
+      } catch (error) {
+        if (isAbort(error)) throw error;
+        // The encoder could not reach this size (it refuses to write past its cap): try smaller.
+        this.options.logger.info('re-encoding did not reach the size', { maxBytes, error: String(error) });
+        continue;
+      }
       const outBytes = (await stat(out)).size;
       if (outBytes <= maxBytes) {
         return { path: out, bytes: outBytes, facts: await this.facts(out, signal), shrunkFromBytes: bytes };
