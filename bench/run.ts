@@ -3,7 +3,8 @@
 //     queries per task, for 10 s and 60 s tasks, with an exact, a low, a high and no estimate;
 //  2. peak RSS of a process fetching a 100 MB result;
 //  3. the queue (bench/queue.ts): DashScope utilisation through RestyleService, and scale;
-//  4. the Telegram bot (bench/telegram.ts): reply and tap latency, status edits, flood control.
+//  4. the Telegram bot (bench/telegram.ts): reply and tap latency, status edits, flood control;
+//  5. the Discord bot (bench/discord.ts): acknowledgement latency, status edits, delivery.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DashScopeBackend } from '../src/adapters/dashscope/backend.ts';
@@ -14,6 +15,7 @@ import { awaitTask } from '../src/core/task.ts';
 import { silentLogger } from '../src/logger.ts';
 import { startFakeDashScope } from '../test/fakes/dashscope/server.ts';
 import { cleanupMedia, makeClip } from '../test/helpers/media.ts';
+import { discordBenchmark } from './discord.ts';
 import { queueBenchmark } from './queue.ts';
 import { telegramBenchmark } from './telegram.ts';
 
@@ -176,4 +178,5 @@ console.log('\nFetching a result (separate process, streamed to disk); peak RSS 
 console.table([await peakRss(100_000_000), await peakRss(400_000_000)]);
 await queueBenchmark();
 await telegramBenchmark();
+await discordBenchmark();
 await cleanupMedia();

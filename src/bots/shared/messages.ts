@@ -218,7 +218,9 @@ export function describeRemoteError(error: RemoteError, locale: Locale): string 
         return zh ? `无法发送结果：${error.message}` : `Could not send the result: ${error.message}`;
       }
       if (error.code === 'ResultTooLarge') {
-        return zh ? `结果太大，无法上传：${error.message}` : `The result is too large to upload: ${error.message}`;
+        return zh
+          ? `结果太大，无法上传：${error.message}`
+          : `The result is too large to upload: ${error.message}`;
       }
       return zh ? `无法取回结果：${error.message}` : `Could not fetch the result: ${error.message}`;
     default:
