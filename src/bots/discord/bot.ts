@@ -35,6 +35,7 @@ import {
   rejectionText,
   type StatusView,
   statusText,
+  stylesText,
 } from '../shared/chat.ts';
 import { localeFrom } from '../shared/messages.ts';
 import { DailyQuota } from '../shared/quota.ts';
@@ -304,8 +305,13 @@ export class DiscordBot {
     // Acknowledge first: Discord allows 3 s, and downloading takes longer.
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const attachment = interaction.options.getAttachment('video', true);
-    const style = parseStyle(interaction.options.getString('style', true)) ?? STYLES[0];
+    const asked = interaction.options.getString('style', true);
+    const style = parseStyle(asked);
     const fps = interaction.options.getInteger('fps') ?? this.options.fps;
+    if (!style) {
+      await interaction.editReply(stylesText(person.locale, '/restyle style:3d-cartoon'));
+      return;
+    }
     const clip = clipFromAttachment(attachment);
     if (!clip) {
       await interaction.editReply(TEXT[person.locale].notVideo(attachment.contentType ?? attachment.name));
