@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { DiscordBot } from './bots/discord/bot.ts';
+import type { BotDeps } from './bots/shared/deps.ts';
 import { TELEGRAM_FILE_LIMITS, TelegramBot } from './bots/telegram/bot.ts';
 import type { AppConfig } from './config.ts';
 import type { Logger } from './core/ports.ts';
@@ -31,6 +32,19 @@ export async function startApp(config: AppConfig, logger: Logger): Promise<App> 
   const sinks = new Map<string, DeliverySink>();
   const wired = await createService(config, logger, sinks);
   const { service, deps } = wired;
+  const botDeps: BotDeps = {
+    service,
+    store: wired.store,
+    probe: deps.probe,
+    transcoder: deps.transcoder,
+    downloader: deps.downloader,
+    files: deps.files,
+    tempPath: deps.tempPath,
+    inputsDir: join(config.RESTYLE_DATA_DIR, 'inputs'),
+    videoLimits: deps.limits,
+    logger,
+    fps: config.RESTYLE_FPS,
+  };
   let telegram: TelegramBot | undefined;
   if (config.TELEGRAM_BOT_TOKEN) {
     telegram = new TelegramBot({
@@ -54,17 +68,7 @@ export async function startApp(config: AppConfig, logger: Logger): Promise<App> 
       allowedChats: config.TELEGRAM_ALLOWED_CHATS,
       dailyQuota: config.TELEGRAM_DAILY_QUOTA,
       statusIntervalMs: config.TELEGRAM_STATUS_INTERVAL_MS,
-      fps: config.RESTYLE_FPS,
-      service,
-      store: wired.store,
-      probe: deps.probe,
-      transcoder: deps.transcoder,
-      downloader: deps.downloader,
-      files: deps.files,
-      tempPath: deps.tempPath,
-      inputsDir: join(config.RESTYLE_DATA_DIR, 'inputs'),
-      videoLimits: deps.limits,
-      logger,
+      ...botDeps,
     });
     sinks.set('telegram', telegram.sink);
   }
@@ -77,18 +81,8 @@ export async function startApp(config: AppConfig, logger: Logger): Promise<App> 
       dailyQuota: config.DISCORD_DAILY_QUOTA,
       statusIntervalMs: config.DISCORD_STATUS_INTERVAL_MS,
       maxUploadBytes: config.DISCORD_MAX_UPLOAD_BYTES,
-      fps: config.RESTYLE_FPS,
-      service,
-      store: wired.store,
-      probe: deps.probe,
-      transcoder: deps.transcoder,
-      downloader: deps.downloader,
-      files: deps.files,
-      tempPath: deps.tempPath,
-      inputsDir: join(config.RESTYLE_DATA_DIR, 'inputs'),
       clipsDir: join(config.RESTYLE_DATA_DIR, 'clips'),
-      videoLimits: deps.limits,
-      logger,
+      ...botDeps,
     });
     sinks.set('discord', discord.sink);
   }

@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import { vi } from 'vitest';
 import type { FakeDashScope } from '../fakes/dashscope/server.ts';
 import type { FakeChannelMessage, FakeDiscord } from '../fakes/discord/server.ts';
-import { testBinaries } from './media.ts';
+import { serviceEnv } from './telegram-app.ts';
 
 /** The environment `npm start` would get to run the Discord bot against the fakes, files under `dir`. */
 export function discordEnv(
@@ -11,22 +10,11 @@ export function discordEnv(
   dir: string,
   extra: Record<string, string> = {},
 ): Record<string, string> {
-  const binaries = testBinaries();
   return {
-    DASHSCOPE_API_KEY: 'sk-test-key',
-    DASHSCOPE_BASE_URL: dashscope.baseUrl,
-    DASHSCOPE_SEC_PER_VIDEO_SEC: '0.2',
-    DASHSCOPE_TASK_OVERHEAD_SEC: '0.5',
+    ...serviceEnv(dashscope, dir),
     DISCORD_TOKEN: discord.token,
     DISCORD_API_ROOT: discord.apiRoot,
     DISCORD_STATUS_INTERVAL_MS: '300',
-    STORE_URL: `sqlite://${join(dir, 'restyle.sqlite')}`,
-    RESTYLE_DATA_DIR: join(dir, 'data'),
-    RESTYLE_WORK_DIR: join(dir, 'work'),
-    QUEUE_MAX_WAITING_PER_USER: '3',
-    FFMPEG_PATH: binaries.ffmpeg,
-    FFPROBE_PATH: binaries.ffprobe,
-    LOG_LEVEL: 'debug',
     ...extra,
   };
 }

@@ -419,3 +419,28 @@ export async function probeVideoStream(
   const [num, den] = stream.avg_frame_rate.split('/').map(Number);
   return { codec: stream.codec_name, width: stream.width, height: stream.height, fps: num! / (den || 1) };
 }
+
+/** A busy 3 s 640×360 clip at 4 Mbit/s (noise defeats compression), for upload-limit tests; made once. */
+export function makeHeavyClip(): Promise<string> {
+  return memo('heavy-640x360-3s', async () => {
+    const target = join(await mediaDir(), 'heavy-640x360-3s.mp4');
+    await ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=640x360:rate=25,noise=alls=60:allf=t',
+      '-t',
+      '3',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-b:v',
+      '4M',
+      '-pix_fmt',
+      'yuv420p',
+      target,
+    ]);
+    return target;
+  });
+}

@@ -17,23 +17,14 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-/** The environment `npm start` would get to run against the fakes, files under `dir`. */
-export function appEnv(
-  telegram: FakeTelegram,
-  dashscope: FakeDashScope,
-  dir: string,
-  extra: Record<string, string> = {},
-): Record<string, string> {
+/** What every service run against the DashScope fake needs: its key and URL, files under `dir`. */
+export function serviceEnv(dashscope: FakeDashScope, dir: string): Record<string, string> {
   const binaries = testBinaries();
   return {
     DASHSCOPE_API_KEY: 'sk-test-key',
     DASHSCOPE_BASE_URL: dashscope.baseUrl,
     DASHSCOPE_SEC_PER_VIDEO_SEC: '0.2',
     DASHSCOPE_TASK_OVERHEAD_SEC: '0.5',
-    TELEGRAM_BOT_TOKEN: telegram.token,
-    TELEGRAM_API_ROOT: telegram.apiRoot,
-    TELEGRAM_API_LIMITS: 'cloud',
-    TELEGRAM_STATUS_INTERVAL_MS: '300',
     STORE_URL: `sqlite://${join(dir, 'restyle.sqlite')}`,
     RESTYLE_DATA_DIR: join(dir, 'data'),
     RESTYLE_WORK_DIR: join(dir, 'work'),
@@ -41,6 +32,22 @@ export function appEnv(
     FFMPEG_PATH: binaries.ffmpeg,
     FFPROBE_PATH: binaries.ffprobe,
     LOG_LEVEL: 'debug',
+  };
+}
+
+/** The environment `npm start` would get to run the Telegram bot against the fakes, files under `dir`. */
+export function appEnv(
+  telegram: FakeTelegram,
+  dashscope: FakeDashScope,
+  dir: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ...serviceEnv(dashscope, dir),
+    TELEGRAM_BOT_TOKEN: telegram.token,
+    TELEGRAM_API_ROOT: telegram.apiRoot,
+    TELEGRAM_API_LIMITS: 'cloud',
+    TELEGRAM_STATUS_INTERVAL_MS: '300',
     ...extra,
   };
 }

@@ -22,9 +22,7 @@ import {
 import { TooLargeError } from '../../adapters/http/download.ts';
 import { isAbort } from '../../core/errors.ts';
 import type { Requester, RestyleJob } from '../../core/job.ts';
-import type { VideoLimits } from '../../core/limits.ts';
-import type { Downloader, JobStore, Logger, Transcoder, VideoProbe } from '../../core/ports.ts';
-import type { JobEvent, RequestOutcome, RestyleService, ServiceFiles } from '../../core/service.ts';
+import type { JobEvent, RequestOutcome } from '../../core/service.ts';
 import { type Locale, parseStyle, STYLES, type Style, styleById } from '../../core/styles.ts';
 import {
   fitChangesText,
@@ -37,6 +35,7 @@ import {
   statusText,
   stylesText,
 } from '../shared/chat.ts';
+import type { BotDeps, BotSettings } from '../shared/deps.ts';
 import { localeFrom } from '../shared/messages.ts';
 import { DailyQuota } from '../shared/quota.ts';
 import { StatusBoard } from '../shared/status-board.ts';
@@ -53,30 +52,16 @@ import {
 import { discordStatusText, TEXT } from './wording.ts';
 
 /** Everything the Discord bot needs. */
-export interface DiscordBotOptions {
+export interface DiscordBotOptions extends BotDeps, BotSettings {
   readonly token: string;
   /** REST base, e.g. `https://discord.com/api` (the gateway URL comes from it too). */
   readonly apiRoot: string;
   /** Guilds served; every guild (and DMs) when undefined. */
   readonly allowedGuilds?: readonly string[] | undefined;
-  readonly dailyQuota: number;
-  readonly statusIntervalMs: number;
   /** Largest file the bot may post through channel endpoints. */
   readonly maxUploadBytes: number;
-  readonly fps: number;
-  readonly service: RestyleService;
-  readonly store: JobStore;
-  readonly probe: VideoProbe;
-  readonly transcoder: Transcoder;
-  readonly downloader: Downloader;
-  readonly files: Pick<ServiceFiles, 'remove'>;
-  readonly tempPath: (suffix: string) => string;
-  /** Where jobs' inputs are kept until they end (survives restarts). */
-  readonly inputsDir: string;
   /** Where clips are kept a day for "another style" and "adjust and restyle". */
   readonly clipsDir: string;
-  readonly videoLimits: VideoLimits;
-  readonly logger: Logger;
 }
 
 /** What the status board keeps about one Discord job. */

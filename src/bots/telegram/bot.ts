@@ -6,9 +6,7 @@ import { Telegraf, Telegram } from 'telegraf';
 import type { CallbackQuery, InlineKeyboardMarkup } from 'telegraf/types';
 import { isAbort } from '../../core/errors.ts';
 import type { Requester, RestyleJob } from '../../core/job.ts';
-import type { VideoLimits } from '../../core/limits.ts';
-import type { Downloader, JobStore, Logger, Transcoder, VideoProbe } from '../../core/ports.ts';
-import type { JobEvent, RestyleService, ServiceFiles } from '../../core/service.ts';
+import type { JobEvent, RestyleService } from '../../core/service.ts';
 import { type Locale, STYLES, type Style, styleById } from '../../core/styles.ts';
 import {
   downloadTooLargeText,
@@ -22,6 +20,7 @@ import {
   statusText,
   viewOfStatus,
 } from '../shared/chat.ts';
+import type { BotDeps, BotSettings } from '../shared/deps.ts';
 import { localeFrom } from '../shared/messages.ts';
 import { DailyQuota } from '../shared/quota.ts';
 import { StatusBoard } from '../shared/status-board.ts';
@@ -69,29 +68,13 @@ export interface TelegramWebhook {
 }
 
 /** Everything the Telegram bot needs. */
-export interface TelegramBotOptions {
+export interface TelegramBotOptions extends BotDeps, BotSettings {
   readonly token: string;
   readonly apiRoot: string;
   readonly fileLimits: TelegramFileLimits;
   readonly webhook?: TelegramWebhook | undefined;
   /** Chats served; every chat when undefined. */
   readonly allowedChats?: readonly number[] | undefined;
-  /** Restyles per user per UTC day; 0 for no limit. */
-  readonly dailyQuota: number;
-  /** Least time between two edits of a status message. */
-  readonly statusIntervalMs: number;
-  readonly fps: number;
-  readonly service: RestyleService;
-  readonly store: JobStore;
-  readonly probe: VideoProbe;
-  readonly transcoder: Transcoder;
-  readonly downloader: Downloader;
-  readonly files: Pick<ServiceFiles, 'remove'>;
-  readonly tempPath: (suffix: string) => string;
-  /** Where downloaded clips are kept until their job ends (survives restarts). */
-  readonly inputsDir: string;
-  readonly videoLimits: VideoLimits;
-  readonly logger: Logger;
   /** Retry settings of Bot API calls (tests shorten them). */
   readonly retry?: Partial<typeof DEFAULT_API_RETRY>;
 }

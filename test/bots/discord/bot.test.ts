@@ -16,7 +16,7 @@ import {
   resultMessages,
   waitForChannelMessage,
 } from '../../helpers/discord-app.ts';
-import { badInputs, ffmpeg, makeClip, mediaDir, padMp4, tempDir } from '../../helpers/media.ts';
+import { badInputs, makeClip, makeHeavyClip, padMp4, tempDir } from '../../helpers/media.ts';
 import { fileContains, type RunningApp, runApp } from '../../helpers/telegram-app.ts';
 
 let discord: FakeDiscord;
@@ -141,7 +141,8 @@ describe('Discord bot: /restyle', () => {
     expect(select.options).toHaveLength(7);
 
     const status = await statusFor(user);
-    await running.app.discord?.settled();
+    // The result is posted just before the job is marked delivered: wait for the final status.
+    await waitForChannelMessage(discord, channel.id, (m) => m.id === status.id && m.content.startsWith('✅'));
     const history = contentHistory(discord, status.id);
     expect(history).toContainEqual(
       expect.stringMatching(/^⏳ <@\d+>'s clip \(3D cartoon\): \*\*#1 of 1\*\* in line, ready <t:\d+:R>/),
@@ -164,7 +165,7 @@ describe('Discord bot: /restyle', () => {
     const result = await resultFor(user);
     expect(result.content).toContain('中国水墨');
     const status = await statusFor(user);
-    await running.app.discord?.settled();
+    await waitForChannelMessage(discord, channel.id, (m) => m.id === status.id && m.content.startsWith('✅'));
     expect(contentHistory(discord, status.id)).toContainEqual(
       expect.stringMatching(
         /^(⏳ <@\d+> 的视频（中国水墨）：排队第 \*\*1\/1\*\* 位|🎨 正在把 <@\d+> 的视频重绘为中国水墨)/,
@@ -394,24 +395,7 @@ describe('Discord bot: cancel, token expiry, oversize results', () => {
 
   it('re-encodes a result over the attachment limit, and offers a link when even that cannot fit', async () => {
     const user = member();
-    const heavy = join(await mediaDir(), 'heavy-discord.mp4');
-    await ffmpeg([
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=640x360:rate=25,noise=alls=60:allf=t',
-      '-t',
-      '3',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-b:v',
-      '4M',
-      '-pix_fmt',
-      'yuv420p',
-      heavy,
-    ]);
+    const heavy = await makeHeavyClip();
     expect((await stat(heavy)).size).toBeGreaterThan(1_000_000);
     discord.dispatchSlashCommand({
       name: 'restyle',

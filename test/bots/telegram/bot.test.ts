@@ -106,7 +106,12 @@ describe('Telegram bot, private chats', () => {
     expect(again.every((b) => b.callback_data?.startsWith('ag:'))).toBe(true);
     expect(telegram.chatActions.some((a) => a.chat_id === chat.id && a.action === 'upload_video')).toBe(true);
 
-    await running.app.telegram?.settled();
+    // The video is sent just before the job is marked delivered: wait for the final status.
+    await waitForBotMessage(
+      telegram,
+      chat,
+      (m) => m.message_id === picker.message_id && m.text === '✅ 3D cartoon: done!',
+    );
     const history = textHistory(telegram, chat, picker.message_id);
     expect(history[0]).toBe('Which style? Tap one:');
     expect(history).toContainEqual(expect.stringMatching(/^🔎 Checking your clip/));
@@ -149,7 +154,7 @@ describe('Telegram bot, private chats', () => {
     const delivered = telegram.message(chat.id, (video.result as { message_id: number }).message_id)!;
     expect(delivered.reply_to_message_id).toBe(sent.message_id);
     expect(delivered.caption).toContain('中国水墨');
-    await running.app.telegram?.settled();
+    await waitForBotMessage(telegram, chat, (m) => m.text === '✅ 中国水墨：完成！');
     const [status] = botMessages(telegram, chat).filter((m) => m.text !== undefined);
     expect(status?.reply_to_message_id).toBe(sent.message_id);
     expect(textHistory(telegram, chat, status!.message_id)).toContainEqual(

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FakeDashScope, startFakeDashScope } from '../../fakes/dashscope/server.ts';
 import { type FakeTelegram, startFakeTelegram } from '../../fakes/telegram/server.ts';
 import type { Chat, User } from '../../fakes/telegram/types.ts';
-import { ffmpeg, makeClip, mediaDir, probeVideoStream, tempDir } from '../../helpers/media.ts';
+import { makeClip, makeHeavyClip, probeVideoStream, tempDir } from '../../helpers/media.ts';
 import { appEnv, fileContains, runApp, sentVideos, waitForBotMessage } from '../../helpers/telegram-app.ts';
 
 let telegram: FakeTelegram;
@@ -191,24 +191,7 @@ describe('the Telegram bot inside the service', () => {
   it('re-encodes a result over the upload limit so it still arrives', async () => {
     const dir = await tempDir('restyle-tg-upload-');
     // A busy 1.6 MB clip; DashScope's fake returns the input as the result.
-    const heavy = join(await mediaDir(), 'heavy-upload.mp4');
-    await ffmpeg([
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=640x360:rate=25,noise=alls=60:allf=t',
-      '-t',
-      '3',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-b:v',
-      '4M',
-      '-pix_fmt',
-      'yuv420p',
-      heavy,
-    ]);
+    const heavy = await makeHeavyClip();
     const inputBytes = (await stat(heavy)).size;
     const limit = 600_000;
     expect(inputBytes).toBeGreaterThan(limit);
