@@ -24,6 +24,7 @@ import { isAbort } from '../../core/errors.ts';
 import type { Requester, RestyleJob } from '../../core/job.ts';
 import type { JobEvent, RequestOutcome } from '../../core/service.ts';
 import { type Locale, parseStyle, STYLES, type Style, styleById } from '../../core/styles.ts';
+import { BackgroundWork } from '../shared/background.ts';
 import {
   fitChangesText,
   formatMebibytes,
@@ -139,12 +140,13 @@ export class DiscordBot {
   private readonly tokens = new InteractionTokens();
   private readonly board: StatusBoard<Rendered, StatusMeta>;
   private readonly quota: DailyQuota;
-  private readonly background = new Set<Promise<unknown>>();
   private readonly shutdown = new AbortController();
+  private readonly background: BackgroundWork;
   /** CDN URLs of picked messages, in memory only (they are signed and expire). */
   private readonly pickUrls = new Map<string, { url: string; atMs: number }>();
 
   constructor(private readonly options: DiscordBotOptions) {
+    this.background = new BackgroundWork(options.logger, 'discord', describeError);
     this.client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: options.apiRoot } });
     this.client.on(Events.InteractionCreate, (interaction) => {
       this.onInteraction(interaction).catch((error: unknown) => {
@@ -222,14 +224,14 @@ export class DiscordBot {
   async stop(): Promise<void> {
     if (this.shutdown.signal.aborted) return;
     this.shutdown.abort();
-    await Promise.allSettled([...this.background]);
+    await this.background.settled();
     await this.board.stop();
     await this.client.destroy();
   }
 
   /** Resolves once background work and status edits are done (tests use it). */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.background]);
+    await this.background.settled();
     await this.board.settled();
   }
 
@@ -241,16 +243,6 @@ export class DiscordBot {
       notes: fitChangesText(job.changes, delivery.locale),
       inputPath: job.inputPath,
     };
-  }
-
-  private spawn(work: () => Promise<unknown>): void {
-    const promise = work()
-      .catch((error: unknown) => {
-        if (!isAbort(error))
-          this.options.logger.error('discord background work failed', { error: describeError(error) });
-      })
-      .finally(() => this.background.delete(promise));
-    this.background.add(promise);
   }
 
   private allowed(interaction: Interaction): boolean {
@@ -302,7 +294,7 @@ export class DiscordBot {
       await interaction.editReply(TEXT[person.locale].notVideo(attachment.contentType ?? attachment.name));
       return;
     }
-    this.spawn(() => this.fetchAndStart(interaction, person, clip, style, fps));
+    this.background.spawn(() => this.fetchAndStart(interaction, person, clip, style, fps));
   }
 
   private async onMessageAction(
@@ -345,7 +337,7 @@ export class DiscordBot {
         await interaction.editReply({ content: t.pickExpired, components: [] });
         return;
       }
-      this.spawn(async () => {
+      this.background.spawn(async () => {
         const clip = await this.freshClip(pick, action.ref);
         if (!clip) {
           // Without the message-content intent a re-read shows no attachments, and the URL from the
@@ -359,7 +351,9 @@ export class DiscordBot {
     }
     if (action?.kind === 'again') {
       await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-      this.spawn(() => this.startFromClip(interaction, person, action.ref, style, this.options.fps, false));
+      this.background.spawn(() =>
+        this.startFromClip(interaction, person, action.ref, style, this.options.fps, false),
+      );
       return;
     }
     await interaction.deferUpdate();
@@ -393,7 +387,7 @@ export class DiscordBot {
         content: statusText({ kind: 'checking' }, styleById(action.styleId)!, person.locale),
         components: [],
       });
-      this.spawn(() =>
+      this.background.spawn(() =>
         this.startFromClip(
           interaction,
           person,

@@ -10,10 +10,10 @@ import {
 } from 'discord.js';
 import { RemoteError } from '../../core/errors.ts';
 import type { RestyleJob } from '../../core/job.ts';
-import type { JobStore, Logger, Transcoder, VideoProbe } from '../../core/ports.ts';
-import type { DeliverySink, ServiceFiles } from '../../core/service.ts';
+import type { DeliverySink } from '../../core/service.ts';
 import { type Locale, STYLES, styleById } from '../../core/styles.ts';
 import { formatMebibytes } from '../shared/chat.ts';
+import type { BotDeps } from '../shared/deps.ts';
 import { UploadFitter } from '../shared/upload-fit.ts';
 import { encodeCustomId } from './components.ts';
 import { absoluteTime, TEXT } from './wording.ts';
@@ -101,17 +101,12 @@ function isTooLarge(error: unknown): boolean {
 }
 
 /** Options of the Discord delivery. */
-export interface DiscordSinkOptions {
+export interface DiscordSinkOptions
+  extends Pick<BotDeps, 'store' | 'probe' | 'transcoder' | 'files' | 'tempPath' | 'logger'> {
   readonly rest: REST;
   readonly tokens: InteractionTokens;
-  readonly store: JobStore;
-  readonly probe: VideoProbe;
-  readonly transcoder: Transcoder;
-  readonly files: Pick<ServiceFiles, 'remove'>;
-  readonly tempPath: (suffix: string) => string;
   /** Largest file the bot may post through channel endpoints (10 MiB by default). */
   readonly maxUploadBytes: number;
-  readonly logger: Logger;
 }
 
 /** A Discord request may carry at most 25 MiB in all; leave room for the JSON part. */

@@ -8,6 +8,7 @@ import { isAbort } from '../../core/errors.ts';
 import type { Requester, RestyleJob } from '../../core/job.ts';
 import type { JobEvent, RestyleService } from '../../core/service.ts';
 import { type Locale, STYLES, type Style, styleById } from '../../core/styles.ts';
+import { BackgroundWork } from '../shared/background.ts';
 import {
   downloadTooLargeText,
   fitChangesText,
@@ -210,13 +211,14 @@ export class TelegramBot {
   private readonly claimed = new Set<string>();
   private readonly groupBudget = new GroupBudget();
   private readonly quota: DailyQuota;
-  private readonly background = new Set<Promise<unknown>>();
   private readonly shutdown = new AbortController();
+  private readonly background: BackgroundWork;
   private webhookServer: Server | undefined;
   private polling: Promise<void> | undefined;
   private username = '';
 
   constructor(private readonly options: TelegramBotOptions) {
+    this.background = new BackgroundWork(options.logger, 'telegram', describeApiError);
     const telegramOptions = { apiRoot: options.apiRoot, webhookReply: false };
     this.telegraf = new Telegraf(options.token, { telegram: telegramOptions, handlerTimeout: 30_000 });
     this.api = this.telegraf.telegram;
@@ -367,13 +369,13 @@ export class TelegramBot {
       // Not running.
     }
     await this.polling;
-    await Promise.allSettled([...this.background]);
+    await this.background.settled();
     await this.board.stop();
   }
 
   /** Resolves once every status message has sent what it has (tests use it). */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.background]);
+    await this.background.settled();
     await this.board.settled();
   }
 
@@ -384,17 +386,6 @@ export class TelegramBot {
     } catch (error) {
       this.options.logger.warn('could not register the bot commands', { error: describeApiError(error) });
     }
-  }
-
-  /** Runs work after the handler returned; shutdown waits for it. */
-  private spawn(work: () => Promise<unknown>): void {
-    const promise = work()
-      .catch((error: unknown) => {
-        if (!isAbort(error))
-          this.options.logger.error('telegram background work failed', { error: describeApiError(error) });
-      })
-      .finally(() => this.background.delete(promise));
-    this.background.add(promise);
   }
 
   private allowed(chatId: number): boolean {
@@ -554,7 +545,7 @@ export class TelegramBot {
         return;
       }
       await answer(t.canceling);
-      this.spawn(async () => {
+      this.background.spawn(async () => {
         const outcome = await this.options.service.cancel(action.jobId, requesterOf(person));
         if (outcome.kind === 'too-late') await answer(t.tooLateToCancel, true);
       });
@@ -619,7 +610,7 @@ export class TelegramBot {
     }
     if (quotaLeft === 0) return;
     const id = statusId;
-    this.spawn(() => this.intake({ ...start, record, statusId: id }));
+    this.background.spawn(() => this.intake({ ...start, record, statusId: id }));
   }
 
   /** Downloads the clip, asks the service, and sets up the status message for the outcome. */

@@ -3,10 +3,10 @@ import { TelegramError } from 'telegraf';
 import { RemoteError } from '../../core/errors.ts';
 import type { RestyleJob } from '../../core/job.ts';
 import type { VideoFacts } from '../../core/limits.ts';
-import type { JobStore, Logger, Transcoder, VideoProbe } from '../../core/ports.ts';
-import type { DeliverySink, ServiceFiles } from '../../core/service.ts';
+import type { DeliverySink } from '../../core/service.ts';
 import { type Locale, STYLES, styleById } from '../../core/styles.ts';
 import { formatMebibytes } from '../shared/chat.ts';
+import type { BotDeps } from '../shared/deps.ts';
 import { UploadFitter } from '../shared/upload-fit.ts';
 import { describeApiError, isChatClosed } from './api.ts';
 import { styleKeyboard } from './keyboards.ts';
@@ -45,16 +45,11 @@ export function telegramDelivery(job: RestyleJob): TelegramDelivery | undefined 
 }
 
 /** Options of the Telegram delivery. */
-export interface TelegramSinkOptions {
+export interface TelegramSinkOptions
+  extends Pick<BotDeps, 'store' | 'probe' | 'transcoder' | 'files' | 'tempPath' | 'logger'> {
   readonly telegram: Telegram;
-  readonly store: JobStore;
-  readonly probe: VideoProbe;
-  readonly transcoder: Transcoder;
-  readonly files: Pick<ServiceFiles, 'remove'>;
-  readonly tempPath: (suffix: string) => string;
   /** Largest upload the Bot API server takes (50 MB in the cloud). */
   readonly maxUploadBytes: number;
-  readonly logger: Logger;
   /** How often the "sending video…" indicator is renewed (it shows for 5 s). */
   readonly chatActionEveryMs?: number;
 }
