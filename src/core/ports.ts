@@ -108,18 +108,26 @@ export interface Downloader {
   ): Promise<{ bytes: number }>;
 }
 
-/** Durable job state and small service records (speed model, result cache). */
-export interface JobStore {
+/** Small keyed records with a time to live; typed access goes through `records.ts` scopes. */
+export interface RecordStore {
+  /** Reads a small record; `undefined` when absent or expired. */
+  getRecord<T>(key: string): Promise<T | undefined>;
+  /** Writes a small record; it expires after `ttlMs` when given. */
+  setRecord<T>(key: string, value: T, ttlMs?: number): Promise<void>;
+  /** Removes a record; resolves also when it did not exist. */
+  deleteRecord(key: string): Promise<void>;
+  /** Every live record whose key starts with `prefix`, in no particular order. */
+  listRecords(prefix: string): Promise<Array<{ readonly key: string; readonly value: unknown }>>;
+}
+
+/** Durable job state and small service records (speed model, result cache, chat records). */
+export interface JobStore extends RecordStore {
   /** Writes the job; resolves once it is durable. Terminal jobs may expire after a while. */
   save(job: RestyleJob): Promise<void>;
   get(id: string): Promise<RestyleJob | undefined>;
   /** Every stored job, in no particular order. */
   list(): Promise<RestyleJob[]>;
   delete(id: string): Promise<void>;
-  /** Reads a small record; `undefined` when absent or expired. */
-  getRecord<T>(key: string): Promise<T | undefined>;
-  /** Writes a small record; it expires after `ttlMs` when given. */
-  setRecord<T>(key: string, value: T, ttlMs?: number): Promise<void>;
   /** Releases connections and file handles. */
   close(): Promise<void>;
 }

@@ -38,5 +38,16 @@ export class MemoryJobStore implements JobStore {
     });
   }
 
+  async deleteRecord(key: string): Promise<void> {
+    this.records.delete(key);
+  }
+
+  async listRecords(prefix: string): Promise<Array<{ key: string; value: unknown }>> {
+    const now = Date.now();
+    return [...this.records]
+      .filter(([key, r]) => key.startsWith(prefix) && (r.expiresAtMs === undefined || r.expiresAtMs > now))
+      .map(([key, r]) => ({ key, value: JSON.parse(r.json) as unknown }));
+  }
+
   async close(): Promise<void> {}
 }

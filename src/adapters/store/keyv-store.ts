@@ -88,6 +88,24 @@ export class KeyvJobStore implements JobStore {
     });
   }
 
+  /** Removes the record; resolves also when it did not exist. */
+  deleteRecord(key: string): Promise<void> {
+    return this.#inOrder(`record:${key}`, `delete record ${key}`, async () => {
+      await this.#records.delete(key);
+    });
+  }
+
+  /** Every live record whose key starts with `prefix`, read by iterating the records namespace. */
+  listRecords(prefix: string): Promise<Array<{ key: string; value: unknown }>> {
+    return this.#attempt(`list records ${prefix}*`, async () => {
+      const byKey = new Map<string, unknown>();
+      for await (const [key, value] of this.#iterate(this.#records)) {
+        if (key.startsWith(prefix)) byKey.set(key, value);
+      }
+      return [...byKey].map(([key, value]) => ({ key, value }));
+    });
+  }
+
   /**
    * Resolves once expired jobs and records are removed. Redis expires keys by itself; SQLite only
    * drops an expired row when it is read, so this is what keeps its file from growing forever.

@@ -299,6 +299,24 @@ function storeSuite(name: string, backend: Backend): void {
       expect(await store.getRecord('absent')).toBeUndefined();
     });
 
+    it('lists records by key prefix and deletes them', async () => {
+      const store = await openStore(backend.fresh());
+      await store.setRecord('chat.intake:a', { n: 1 });
+      await store.setRecord('chat.intake:b', { n: 2 });
+      await store.setRecord('chat.intakes:c', { n: 3 });
+      await store.setRecord('gone:d', { n: 4 }, 1);
+      await new Promise((done) => setTimeout(done, 20));
+      const listed = await store.listRecords('chat.intake:');
+      expect(listed.sort((x, y) => x.key.localeCompare(y.key))).toEqual([
+        { key: 'chat.intake:a', value: { n: 1 } },
+        { key: 'chat.intake:b', value: { n: 2 } },
+      ]);
+      expect(await store.listRecords('gone:')).toEqual([]);
+      await store.deleteRecord('chat.intake:a');
+      await store.deleteRecord('never-written');
+      expect((await store.listRecords('chat.intake:')).map((r) => r.key)).toEqual(['chat.intake:b']);
+    });
+
     it('expires records after their TTL, and keeps those without one', async () => {
       const store = await openStore(backend.fresh());
       await store.setRecord('short', { v: 1 }, 300);
