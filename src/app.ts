@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { DiscordBot } from './bots/discord/bot.ts';
 import type { BotDeps } from './bots/shared/deps.ts';
-import { TELEGRAM_FILE_LIMITS, TelegramBot } from './bots/telegram/bot.ts';
+import { TelegramBot } from './bots/telegram/bot.ts';
 import type { AppConfig } from './config.ts';
 import type { Logger } from './core/ports.ts';
 import type { DeliverySink, RestyleService } from './core/service.ts';
@@ -14,14 +14,6 @@ export interface App {
   readonly discord: DiscordBot | undefined;
   /** Stops the bots, then the queue (everything stays resumable), then closes the store. */
   stop(): Promise<void>;
-}
-
-/** The Bot API file limits in force: the configured ones, else those of the API root's kind. */
-export function telegramLimitsKind(config: AppConfig): 'cloud' | 'local' {
-  return (
-    config.TELEGRAM_API_LIMITS ??
-    (new URL(config.TELEGRAM_API_ROOT).hostname === 'api.telegram.org' ? 'cloud' : 'local')
-  );
 }
 
 /**
@@ -44,6 +36,7 @@ export async function startApp(config: AppConfig, logger: Logger): Promise<App> 
     videoLimits: deps.limits,
     logger,
     fps: config.RESTYLE_FPS,
+    maxWaitingPerUser: config.QUEUE_MAX_WAITING_PER_USER,
   };
   let telegram: TelegramBot | undefined;
   if (config.TELEGRAM_BOT_TOKEN) {
@@ -51,11 +44,9 @@ export async function startApp(config: AppConfig, logger: Logger): Promise<App> 
       token: config.TELEGRAM_BOT_TOKEN,
       apiRoot: config.TELEGRAM_API_ROOT,
       fileLimits: {
-        maxDownloadBytes:
-          config.TELEGRAM_MAX_DOWNLOAD_BYTES ??
-          TELEGRAM_FILE_LIMITS[telegramLimitsKind(config)].maxDownloadBytes,
-        maxUploadBytes:
-          config.TELEGRAM_MAX_UPLOAD_BYTES ?? TELEGRAM_FILE_LIMITS[telegramLimitsKind(config)].maxUploadBytes,
+        kind: config.TELEGRAM_API_LIMITS,
+        maxDownloadBytes: config.TELEGRAM_MAX_DOWNLOAD_BYTES,
+        maxUploadBytes: config.TELEGRAM_MAX_UPLOAD_BYTES,
       },
       webhook: config.TELEGRAM_WEBHOOK_URL
         ? {
@@ -96,9 +87,10 @@ export async function startApp(config: AppConfig, logger: Logger): Promise<App> 
   };
   try {
     // Jobs of a platform not configured now stay in the store for when it is.
-    const resumed = await service.start((job) => sinks.has(job.delivery.platform));
-    telegram?.resume(resumed);
-    discord?.resume(resumed);
+    await service.start((job) => sinks.has(job.delivery.platform));
+    // Every stored job: unfinished ones are followed again, recently ended ones get their final status.
+    const stored = await wired.store.list();
+    await Promise.all([telegram?.resume(stored), discord?.resume(stored)]);
     await Promise.all([telegram?.launch(), discord?.launch()]);
   } catch (error) {
     await stop();

@@ -46,8 +46,10 @@ export const configSchema = z.object({
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .default('https://api.telegram.org'),
   /**
-   * File limits of the Bot API server: `cloud` (20 MB download, 50 MB upload) or `local`
-   * (2000 MB each). By default `cloud` for api.telegram.org and `local` for any other root.
+   * File limits of the Bot API server: `cloud` (20 MB download, 50 MB upload) or `local` for a
+   * self-hosted server in `--local` mode (2000 MB each). Unset, the cloud limits hold until the
+   * server shows it runs `--local` (getFile answers with an absolute path), so a reverse proxy of
+   * the cloud keeps the cloud limits.
    */
   TELEGRAM_API_LIMITS: z.enum(['cloud', 'local']).optional(),
   /** Override the download limit of the Bot API server (bytes). */

@@ -77,6 +77,18 @@ export function isTerminal(state: JobState): boolean {
   return TERMINAL_STATES.has(state.kind);
 }
 
+/**
+ * True while a requester may still cancel the job: waiting, starting, or submitted but not yet
+ * running at DashScope (a running task cannot be stopped, and is billed anyway).
+ */
+export function isCancelable(state: JobState): boolean {
+  return (
+    state.kind === 'waiting' ||
+    state.kind === 'submitting' ||
+    (state.kind === 'submitted' && state.remote === 'pending')
+  );
+}
+
 /** One restyle request as the queue and the store know it. */
 export interface RestyleJob {
   readonly id: string;

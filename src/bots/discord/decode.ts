@@ -1,3 +1,4 @@
+import { looksLikeVideoName } from '../shared/clip-files.ts';
 /** A video attached to a Discord message or command, as Discord describes it (hints only). */
 export interface DiscordClip {
   readonly attachmentId: string;
@@ -26,8 +27,6 @@ export interface AttachmentLike {
   readonly duration_secs?: number;
 }
 
-const VIDEO_EXTENSIONS = /\.(mp4|m4v|mov|qt|avi|mkv|webm|flv|ts|mts|m2ts|mpg|mpeg|mxf|3gp|wmv)$/i;
-
 /**
  * The attachment as a clip when it looks like a video (by content type or file name); `undefined`
  * for images, audio, documents. The file is probed after download: this is only a first filter.
@@ -36,7 +35,7 @@ export function clipFromAttachment(attachment: AttachmentLike | null | undefined
   if (!attachment) return undefined;
   const filename = attachment.filename ?? attachment.name ?? 'video';
   const contentType = attachment.content_type ?? attachment.contentType ?? undefined;
-  const isVideo = contentType?.toLowerCase().startsWith('video/') || VIDEO_EXTENSIONS.test(filename);
+  const isVideo = contentType?.toLowerCase().startsWith('video/') || looksLikeVideoName(filename);
   if (!isVideo) return undefined;
   return {
     attachmentId: attachment.id,

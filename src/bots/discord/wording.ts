@@ -55,6 +55,8 @@ export const TEXT = {
       `That attachment is not a video (${what}). Attach a clip (MP4, MOV, MKV, AVI, …).`,
     queuedHere: '✅ Queued — the status is below, in the channel.',
     downloadFailed: "I couldn't download the attachment from Discord. Please try again.",
+    interrupted:
+      'The bot restarted while fetching this clip and cannot fetch it again. Please run /restyle with it again.',
     tooBigToFetch: (size: string, max: string) => `That file is ${size}; I can take files up to ${max}.`,
     pickExpired: 'This choice is too old; use “Restyle video” on the message again.',
     clipExpired: 'That clip is no longer kept here; please run /restyle with it again.',
@@ -78,6 +80,7 @@ export const TEXT = {
     notVideo: (what: string) => `这个附件不是视频（${what}）。请附上视频（MP4、MOV、MKV、AVI 等）。`,
     queuedHere: '✅ 已排队，进度显示在频道中。',
     downloadFailed: '无法从 Discord 下载附件，请重试。',
+    interrupted: '机器人在获取这段视频时重启了，无法再次获取。请重新使用 /restyle。',
     tooBigToFetch: (size: string, max: string) => `文件大小 ${size}，最多只能处理 ${max}。`,
     pickExpired: '这个选择已过期，请对消息再次使用“重绘视频”。',
     clipExpired: '这段视频已不再保留，请重新使用 /restyle。',

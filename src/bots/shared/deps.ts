@@ -17,6 +17,8 @@ export interface BotDeps {
   readonly logger: Logger;
   /** Output frame rate of chat jobs. */
   readonly fps: number;
+  /** Clips one person may have waiting, counting those still being checked. */
+  readonly maxWaitingPerUser: number;
 }
 
 /** What every chat bot is configured with. */

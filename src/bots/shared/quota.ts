@@ -1,4 +1,6 @@
-import type { JobStore } from '../../core/ports.ts';
+import { z } from 'zod';
+import type { RecordStore } from '../../core/ports.ts';
+import { defineScope, openScope, type RecordScope } from '../../core/records.ts';
 
 /** Milliseconds until the next midnight UTC, when daily quotas reset. */
 export function msUntilUtcMidnight(nowMs: number): number {
@@ -7,30 +9,38 @@ export function msUntilUtcMidnight(nowMs: number): number {
   return next.getTime() - nowMs;
 }
 
+/** Restyles one person started on one UTC day; kept two days so a day's count outlives its end. */
+const QUOTA_SCOPE = defineScope({
+  name: 'chat.quota',
+  schema: z.number().int().nonnegative(),
+  ttlMs: 48 * 3_600_000,
+});
+
 /** Restyles per person per UTC day, counted in the store so restarts do not reset them. */
 export class DailyQuota {
+  private readonly used: RecordScope<number>;
+
   constructor(
-    private readonly store: JobStore,
+    store: RecordStore,
     /** Restyles a day; 0 means no limit. */
     readonly perDay: number,
-    /** Prefix of the records, e.g. `telegram:quota`. */
-    private readonly prefix: string,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.used = openScope(store, QUOTA_SCOPE);
+  }
 
-  /** Restyles left today; `undefined` when there is no limit. */
-  async left(personId: string | number): Promise<number | undefined> {
+  /** Restyles left today for a requester key (`telegram:42`); `undefined` when there is no limit. */
+  async left(requesterKey: string): Promise<number | undefined> {
     if (this.perDay <= 0) return undefined;
-    const used = (await this.store.getRecord<number>(this.key(personId))) ?? 0;
+    const used = (await this.used.get(this.id(requesterKey))) ?? 0;
     return Math.max(0, this.perDay - used);
   }
 
   /** Counts one restyle. */
-  async spend(personId: string | number): Promise<void> {
+  async spend(requesterKey: string): Promise<void> {
     if (this.perDay <= 0) return;
-    const key = this.key(personId);
-    const used = (await this.store.getRecord<number>(key)) ?? 0;
-    await this.store.setRecord(key, used + 1, 48 * 3_600_000);
+    const id = this.id(requesterKey);
+    await this.used.set(id, ((await this.used.get(id)) ?? 0) + 1);
   }
 
   /** Until the quota resets. */
@@ -38,7 +48,7 @@ export class DailyQuota {
     return msUntilUtcMidnight(this.now());
   }
 
-  private key(personId: string | number): string {
-    return `${this.prefix}:${personId}:${new Date(this.now()).toISOString().slice(0, 10)}`;
+  private id(requesterKey: string): string {
+    return `${requesterKey}:${new Date(this.now()).toISOString().slice(0, 10)}`;
   }
 }

@@ -1,13 +1,18 @@
-import type { RestyleJob } from '../../core/job.ts';
-import type { Logger } from '../../core/ports.ts';
+import { z } from 'zod';
+import { isCancelable, isTerminal, type RestyleJob } from '../../core/job.ts';
+import type { Logger, RecordStore } from '../../core/ports.ts';
+import { defineScope, openScope, type RecordScope } from '../../core/records.ts';
 import type { JobEvent, RestyleService } from '../../core/service.ts';
 import { isFinalView, type StatusView, viewOfStatus } from './chat.ts';
 import { type MessageEditor, ThrottledMessage } from './throttled-message.ts';
 
 /** How one platform shows a job's status: its rendering and how its message is edited. */
 export interface StatusSurface<R, M> {
-  /** What the status message shows for a view (text, buttons…); equal renders are never re-sent. */
-  render(view: StatusView, meta: M, jobId: string): R;
+  /**
+   * What the status message shows for a view (text, buttons…); equal renders are never re-sent.
+   * `cancelable` says whether a Cancel button belongs under it.
+   */
+  render(view: StatusView, meta: M, jobId: string, cancelable: boolean): R;
   /** Shows a render in the platform message; resolves once the platform accepted it. */
   apply(rendered: R, meta: M): Promise<void>;
   /** How long the platform asked us to wait, when the error is a rate limit. */
@@ -31,6 +36,16 @@ export interface Follower<M> {
   readonly done: boolean;
 }
 
+/** Jobs whose status message showed its final view: after a restart, the others are brought up to date. */
+const FINAL_SHOWN_SCOPE = defineScope({
+  name: 'chat.status-final',
+  schema: z.literal(true),
+  ttlMs: 8 * 24 * 3_600_000,
+});
+
+/** Jobs that ended longer ago than this are left as they are after a restart. */
+const FINALIZE_WITHIN_MS = 24 * 3_600_000;
+
 interface Entry<R, M> extends Follower<M> {
   readonly message: ThrottledMessage<{ view: StatusView; rendered: R }>;
 }
@@ -44,13 +59,16 @@ export class StatusBoard<R, M> {
   private readonly detach: () => void;
   private readonly timer: NodeJS.Timeout;
   private readonly ending = new Set<Promise<void>>();
+  private readonly finalShown: RecordScope<true>;
 
   constructor(
     private readonly service: RestyleService,
     private readonly surface: StatusSurface<R, M>,
     private readonly logger: Logger,
     refreshEveryMs: number,
+    store: RecordStore,
   ) {
+    this.finalShown = openScope(store, FINAL_SHOWN_SCOPE);
     this.detach = service.onChange(() => this.refresh('queued'));
     this.timer = setInterval(() => this.refresh(), refreshEveryMs);
     this.timer.unref();
@@ -96,6 +114,19 @@ export class StatusBoard<R, M> {
     this.showCurrent(job.id);
   }
 
+  /**
+   * After a restart: a job that ended (recently) while its final view was still waiting for its
+   * turn gets it now, so no status message says "Restyling…" next to a delivered video.
+   */
+  async finalize(job: RestyleJob, meta: M, nowMs = Date.now()): Promise<boolean> {
+    if (!isTerminal(job.state) || job.state.kind === 'rejected') return false;
+    if (nowMs - job.updatedAtMs > FINALIZE_WITHIN_MS || (await this.finalShown.get(job.id))) return false;
+    this.follow(job.id, meta);
+    this.show(job.id, viewOfStatus(idle(job)));
+    this.end(job.id, job);
+    return true;
+  }
+
   /** Shows what the service says about the job now. */
   showCurrent(jobId: string): void {
     const status = this.service.status(jobId);
@@ -107,7 +138,9 @@ export class StatusBoard<R, M> {
     const entry = this.entries.get(jobId);
     if (!entry || !view) return;
     entry.last = view;
-    entry.message.show({ view, rendered: this.surface.render(view, entry.meta, jobId) });
+    const job = this.service.job(jobId);
+    const cancelable = job !== undefined && isCancelable(job.state);
+    entry.message.show({ view, rendered: this.surface.render(view, entry.meta, jobId, cancelable) });
   }
 
   /** Turns a job event into the message's next view; a terminal event ends the following. */
@@ -124,16 +157,7 @@ export class StatusBoard<R, M> {
       case 'delivered':
       case 'failed':
       case 'canceled':
-        this.show(
-          jobId,
-          viewOfStatus({
-            job: event.job,
-            position: undefined,
-            etaMs: undefined,
-            fraction: undefined,
-            elapsedMs: undefined,
-          }),
-        );
+        this.show(jobId, viewOfStatus(idle(event.job)));
         this.end(jobId, event.job);
         return;
     }
@@ -179,6 +203,8 @@ export class StatusBoard<R, M> {
         this.logger.warn('cleanup after a job failed', { jobId, error: String(error) });
       }
       await entry.message.idle();
+      // Shown, or the message is gone: either way there is nothing left to bring up to date.
+      if (entry.message.done) await this.finalShown.set(jobId, true).catch(() => undefined);
       this.entries.delete(jobId);
     })().finally(() => this.ending.delete(promise));
     this.ending.add(promise);
@@ -192,4 +218,9 @@ export class StatusBoard<R, M> {
       this.showCurrent(entry.jobId);
     }
   }
+}
+
+/** A job's status with nothing moving: for views of ended jobs. */
+function idle(job: RestyleJob) {
+  return { job, position: undefined, etaMs: undefined, fraction: undefined, elapsedMs: undefined };
 }

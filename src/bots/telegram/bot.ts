@@ -1,38 +1,17 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { extname, join } from 'node:path';
-import { Telegraf, Telegram } from 'telegraf';
+import { randomBytes } from 'node:crypto';
 import type { CallbackQuery, InlineKeyboardMarkup } from 'telegraf/types';
-import { isAbort } from '../../core/errors.ts';
-import type { Requester, RestyleJob } from '../../core/job.ts';
-import type { JobEvent, RestyleService } from '../../core/service.ts';
+import { z } from 'zod';
+import { isCancelable, type Requester, type RestyleJob } from '../../core/job.ts';
+import { defineScope, openScope, type RecordScope } from '../../core/records.ts';
 import { type Locale, STYLES, type Style, styleById } from '../../core/styles.ts';
 import { BackgroundWork } from '../shared/background.ts';
-import {
-  downloadTooLargeText,
-  fitChangesText,
-  formatEta,
-  isFinalView,
-  quotaText,
-  refusalText,
-  rejectionText,
-  type StatusView,
-  statusText,
-  viewOfStatus,
-} from '../shared/chat.ts';
+import { formatEta, viewOfStatus } from '../shared/chat.ts';
+import { videoExtension } from '../shared/clip-files.ts';
 import type { BotDeps, BotSettings } from '../shared/deps.ts';
+import { ChatIntake } from '../shared/intake.ts';
 import { localeFrom } from '../shared/messages.ts';
 import { DailyQuota } from '../shared/quota.ts';
-import { StatusBoard } from '../shared/status-board.ts';
-import {
-  DEFAULT_API_RETRY,
-  describeApiError,
-  isGone,
-  isNotModified,
-  retryAfterMs,
-  retryingCalls,
-} from './api.ts';
+import { type DEFAULT_API_RETRY, describeApiError } from './api.ts';
 import {
   askFromText,
   clipFromMessage,
@@ -41,38 +20,20 @@ import {
   parseCommand,
   type TelegramClip,
 } from './decode.ts';
-import { TelegramFileError, TelegramFileFetcher } from './files.ts';
-import { cancelKeyboard, decodeAction, fitKeyboard, styleKeyboard } from './keyboards.ts';
-import { type TelegramDelivery, TelegramDeliverySink, telegramDelivery } from './sink.ts';
+import { TelegramFileFetcher } from './files.ts';
+import { decodeAction, styleKeyboard } from './keyboards.ts';
+import { type TelegramLimitSettings, TelegramServerLimits } from './limits.ts';
+import { TelegramDeliverySink } from './sink.ts';
+import { type ReplyTarget, TelegramSurface } from './surface.ts';
+import { TelegramTransport, type TelegramWebhook } from './transport.ts';
 import { commandList, helpText, stylesReply, TEXT } from './wording.ts';
-
-/** File limits of the Bot API server the bot talks to. */
-export interface TelegramFileLimits {
-  /** Largest file getFile hands out (20 MB in the cloud). */
-  readonly maxDownloadBytes: number;
-  /** Largest file the bot may upload (50 MB in the cloud). */
-  readonly maxUploadBytes: number;
-}
-
-/** The cloud Bot API's limits, and those of a self-hosted server in `--local` mode. */
-export const TELEGRAM_FILE_LIMITS = {
-  cloud: { maxDownloadBytes: 20 * 1024 * 1024, maxUploadBytes: 50 * 1024 * 1024 },
-  local: { maxDownloadBytes: 2000 * 1024 * 1024, maxUploadBytes: 2000 * 1024 * 1024 },
-} as const satisfies Record<string, TelegramFileLimits>;
-
-/** Webhook mode: Telegram posts updates to `url`, served on `host:port`. */
-export interface TelegramWebhook {
-  readonly url: string;
-  readonly host: string;
-  readonly port: number;
-  readonly secretToken?: string | undefined;
-}
 
 /** Everything the Telegram bot needs. */
 export interface TelegramBotOptions extends BotDeps, BotSettings {
   readonly token: string;
   readonly apiRoot: string;
-  readonly fileLimits: TelegramFileLimits;
+  /** What the operator set about the server's file limits (see {@link TelegramServerLimits}). */
+  readonly fileLimits: Omit<TelegramLimitSettings, 'apiRoot'>;
   readonly webhook?: TelegramWebhook | undefined;
   /** Chats served; every chat when undefined. */
   readonly allowedChats?: readonly number[] | undefined;
@@ -81,89 +42,33 @@ export interface TelegramBotOptions extends BotDeps, BotSettings {
 }
 
 /** A clip someone sent, kept so buttons can refer to it by a short id. */
-interface ClipRecord {
-  readonly clip: TelegramClip;
-  readonly chatId: number;
-  readonly messageId: number;
-  readonly threadId: number | null;
+const ClipRecordSchema = z.object({
+  clip: z.object({
+    kind: z.enum(['video', 'animation', 'video_note', 'document']),
+    fileId: z.string(),
+    fileUniqueId: z.string(),
+    fileSizeBytes: z.number().optional(),
+    fileName: z.string().optional(),
+    mimeType: z.string().optional(),
+  }),
+  chatId: z.number(),
+  messageId: z.number(),
+  threadId: z.number().nullable(),
   /** Who asked for it: only they may pick its first style. */
-  readonly ownerId: number;
-}
+  ownerId: z.number(),
+});
+type ClipRecord = z.infer<typeof ClipRecordSchema>;
 
-/** What a status message shows: its text and buttons. */
-interface Rendered {
-  readonly text: string;
-  readonly keyboard: InlineKeyboardMarkup | undefined;
-}
-
-/** What the status board keeps about one Telegram job. */
-interface StatusMeta {
-  readonly delivery: TelegramDelivery;
-  readonly style: Style;
-  /** Said under every view but the last: what fitting changed. */
-  readonly notes: string;
-  readonly inputPath: string;
-}
+/** Clips, for a week of "another style" buttons. */
+const CLIPS = defineScope({ name: 'telegram.clip', schema: ClipRecordSchema, ttlMs: 7 * 24 * 3_600_000 });
+/** Pickers and rejections whose buttons already started a job (`<chat>:<message>`), kept with the clips. */
+const CLAIMS = defineScope({ name: 'telegram.claim', schema: z.literal(true), ttlMs: 7 * 24 * 3_600_000 });
 
 /** Who taps or writes: enough to decide, answer and log. */
 interface Person {
   readonly id: number;
   readonly name: string;
   readonly locale: Locale;
-}
-
-const CLIP_TTL_MS = 7 * 24 * 3_600_000;
-/** Telegram keeps unconfirmed updates for 24 hours. */
-const UPDATE_TTL_MS = 24 * 3_600_000;
-const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
-/** A group's status edits together stay near 15 a minute, under its limit of about 20 messages. */
-const GROUP_EDIT_SHARE_MS = 4_000;
-/** Claimed pickers remembered; far more than can be tapped before their buttons are gone. */
-const MAX_CLAIMS = 10_000;
-/** Model limit plus room: a clip fitting may trim or compress is downloaded up to this. */
-const FIT_DOWNLOAD_FACTOR = 4;
-
-/** Bot API methods that count against a chat's message limits. */
-const COUNTED_METHODS = /^(send(?!ChatAction)|edit|copyMessage|forwardMessage)/;
-/** Telegram lets a bot send about 20 messages a minute to a group. */
-const GROUP_MESSAGES_PER_MIN = 20;
-/** Of those, status edits leave this many for replies and results. */
-const GROUP_RESERVED_PER_MIN = 7;
-
-/**
- * What the bot sent to each group in the last minute, so status edits (which can wait) leave room
- * for replies and results (which should not).
- */
-class GroupBudget {
-  private readonly sent = new Map<number, number[]>();
-
-  /** Records a message or edit in a chat. */
-  note(chatId: number): void {
-    if (chatId > 0) return;
-    const now = Date.now();
-    const times = (this.sent.get(chatId) ?? []).filter((t) => now - t < 60_000);
-    times.push(now);
-    this.sent.set(chatId, times);
-  }
-
-  /** How long a status edit in this chat should wait; 0 for private chats and groups with room. */
-  holdMs(chatId: number): number {
-    if (chatId > 0) return 0;
-    const now = Date.now();
-    const times = (this.sent.get(chatId) ?? []).filter((t) => now - t < 60_000);
-    this.sent.set(chatId, times);
-    const allowed = GROUP_MESSAGES_PER_MIN - GROUP_RESERVED_PER_MIN;
-    if (times.length < allowed) return 0;
-    return times[times.length - allowed]! + 60_000 - now;
-  }
-}
-
-/** Where a reply goes. */
-interface ReplyTarget {
-  readonly chatId: number;
-  readonly messageId: number;
-  /** Forum topic, or null. */
-  readonly threadId: number | null;
 }
 
 function targetOf(message: IncomingMessage): ReplyTarget {
@@ -193,70 +98,65 @@ function requesterOf(person: Person): Requester {
 }
 
 /**
- * The Telegram bot: takes videos in private chats and `/restyle` replies in groups, puts them in
- * the shared queue, follows each job in one status message, and delivers the result as a reply.
- * Update handlers only start work; no handler waits for a job.
+ * The Telegram bot: routes videos in private chats, `/restyle` replies in groups, buttons and
+ * commands into the shared intake and queue. Update handlers only start work; none waits for a job.
  */
 export class TelegramBot {
   /** Delivers results; register it with the service under `telegram`. */
   readonly sink: TelegramDeliverySink;
-  private readonly telegraf: Telegraf;
-  /** Calls made on our own: 429s and transient failures are retried. */
-  private readonly api: Telegram;
-  /** Status edits: rate limits are handled by the throttle, which keeps only the newest view. */
-  private readonly editApi: Telegram;
-  private readonly fetcher: TelegramFileFetcher;
-  private readonly board: StatusBoard<Rendered, StatusMeta>;
-  /** Pickers and rejections whose buttons already started a job, oldest first. */
-  private readonly claimed = new Set<string>();
-  private readonly groupBudget = new GroupBudget();
-  private readonly quota: DailyQuota;
-  private readonly shutdown = new AbortController();
+  private readonly transport: TelegramTransport;
+  private readonly limits: TelegramServerLimits;
+  private readonly surface: TelegramSurface;
+  private readonly intake: ChatIntake;
+  private readonly clips: RecordScope<ClipRecord>;
+  private readonly claims: RecordScope<true>;
+  /** Claims made in this process, so two taps in one batch of updates cannot both pass. */
+  private readonly claimedHere = new Set<string>();
   private readonly background: BackgroundWork;
-  private webhookServer: Server | undefined;
-  private polling: Promise<void> | undefined;
-  private username = '';
 
   constructor(private readonly options: TelegramBotOptions) {
     this.background = new BackgroundWork(options.logger, 'telegram', describeApiError);
-    const telegramOptions = { apiRoot: options.apiRoot, webhookReply: false };
-    this.telegraf = new Telegraf(options.token, { telegram: telegramOptions, handlerTimeout: 30_000 });
-    this.api = this.telegraf.telegram;
-    retryingCalls(this.api, {
-      ...DEFAULT_API_RETRY,
-      ...options.retry,
-      logger: options.logger,
-      signal: this.shutdown.signal,
-      onSuccess: (method, payload) => {
-        const chatId = (payload as { chat_id?: unknown } | undefined)?.chat_id;
-        if (typeof chatId === 'number' && COUNTED_METHODS.test(method)) this.groupBudget.note(chatId);
-      },
-    });
-    this.editApi = new Telegram(options.token, telegramOptions);
-    this.quota = new DailyQuota(options.store, options.dailyQuota, 'telegram:quota');
-    this.fetcher = new TelegramFileFetcher(this.api, options.downloader);
+    this.transport = new TelegramTransport(options);
+    this.limits = new TelegramServerLimits({ ...options.fileLimits, apiRoot: options.apiRoot });
+    this.clips = openScope(options.store, CLIPS);
+    this.claims = openScope(options.store, CLAIMS);
+    const api = this.transport.api;
+    const limits = this.limits;
     this.sink = new TelegramDeliverySink({
-      telegram: this.api,
+      telegram: api,
       store: options.store,
       probe: options.probe,
       transcoder: options.transcoder,
       files: options.files,
       tempPath: options.tempPath,
-      maxUploadBytes: options.fileLimits.maxUploadBytes,
+      get maxUploadBytes() {
+        return limits.maxUploadBytes;
+      },
       logger: options.logger,
     });
-    mkdirSync(options.inputsDir, { recursive: true });
-    // An update handled just before a crash comes again after the restart (its offset was never
-    // confirmed), and a webhook call that timed out is retried: handle each update once.
-    this.telegraf.use(async (ctx, next) => {
-      const key = `telegram:update:${ctx.botInfo.id}:${ctx.update.update_id}`;
-      if (await options.store.getRecord(key)) return;
-      await options.store.setRecord(key, true, UPDATE_TTL_MS);
-      await next();
+    this.surface = new TelegramSurface({
+      transport: this.transport,
+      fetcher: new TelegramFileFetcher(api, options.downloader, this.limits),
+      service: options.service,
+      store: options.store,
+      files: options.files,
+      videoLimits: options.videoLimits,
+      statusIntervalMs: options.statusIntervalMs,
+      logger: options.logger,
     });
-    this.telegraf.on('message', (ctx) => this.onMessage(ctx.message as unknown as IncomingMessage));
-    this.telegraf.on('callback_query', (ctx) => this.onCallback(ctx.callbackQuery));
-    this.telegraf.catch((error, ctx) => {
+    this.intake = new ChatIntake(
+      {
+        ...options,
+        quota: new DailyQuota(options.store, options.dailyQuota),
+      },
+      this.surface,
+    );
+    const { telegraf } = this.transport;
+    telegraf.on('message', (ctx) =>
+      this.onMessage(ctx.update.update_id, ctx.message as unknown as IncomingMessage),
+    );
+    telegraf.on('callback_query', (ctx) => this.onCallback(ctx.update.update_id, ctx.callbackQuery));
+    telegraf.catch((error, ctx) => {
       // The one error boundary: log with who asked, never crash the process.
       options.logger.error('telegram update failed', {
         updateId: ctx.update.update_id,
@@ -264,125 +164,50 @@ export class TelegramBot {
         error: describeApiError(error),
       });
     });
-    this.board = new StatusBoard<Rendered, StatusMeta>(
-      options.service,
-      {
-        render: (view, meta, jobId) => this.render(view, meta, jobId),
-        apply: async (rendered, meta) => {
-          const { chatId, statusId } = meta.delivery;
-          await this.editText(chatId, statusId, rendered.text, rendered.keyboard, this.editApi);
-          this.groupBudget.note(chatId);
-        },
-        retryAfterMs,
-        isGone,
-        minIntervalMs: (meta) => this.statusIntervalFor(meta.delivery.chatId),
-        holdMs: (meta) => this.groupBudget.holdMs(meta.delivery.chatId),
-        ended: (meta) => this.options.files.remove(meta.inputPath),
-      },
-      options.logger,
-      Math.max(1_000, options.statusIntervalMs),
-    );
   }
 
   /** The bot's @username once launched. */
   get botUsername(): string {
-    return this.username;
-  }
-
-  /** Follows jobs resumed after a restart, so their status messages go on and results arrive. */
-  resume(jobs: readonly RestyleJob[]): void {
-    for (const job of jobs) {
-      const delivery = telegramDelivery(job);
-      if (!delivery) continue;
-      this.board.resume(job, this.metaOf(delivery, job));
-    }
-  }
-
-  private metaOf(delivery: TelegramDelivery, job: RestyleJob): StatusMeta {
-    return {
-      delivery,
-      style: styleById(job.styleId) ?? STYLES[0],
-      notes: fitChangesText(job.changes, delivery.locale),
-      inputPath: job.inputPath,
-    };
-  }
-
-  /** Identifies the bot, registers its commands, and starts long polling or the webhook. */
-  async launch(): Promise<void> {
-    const me = await this.api.getMe();
-    this.username = me.username;
-    this.telegraf.botInfo = me;
-    await this.registerCommands();
-    const { webhook } = this.options;
-    if (webhook) {
-      const path = new URL(webhook.url).pathname || '/';
-      const secretToken = webhook.secretToken ?? randomBytes(24).toString('hex');
-      const callback = this.telegraf.webhookCallback(path, { secretToken });
-      this.webhookServer = createServer((req, res) => {
-        const onHook = new URL(req.url ?? '/', 'http://localhost').pathname === path;
-        if (onHook && req.headers['x-telegram-bot-api-secret-token'] !== secretToken) {
-          // Not Telegram: it always sends the secret we registered.
-          res.writeHead(403).end();
-          return;
-        }
-        void callback(req, res, () => {
-          res.writeHead(404).end();
-        });
-      });
-      await new Promise<void>((resolve, reject) => {
-        this.webhookServer!.once('error', reject);
-        this.webhookServer!.listen(webhook.port, webhook.host, () => resolve());
-      });
-      await this.api.setWebhook(webhook.url, {
-        secret_token: secretToken,
-        allowed_updates: [...ALLOWED_UPDATES],
-      });
-      this.options.logger.info('telegram bot listening for webhook calls', {
-        username: this.username,
-        port: this.webhookPort,
-      });
-      return;
-    }
-    // launch() removes any webhook first (keeping pending updates), then long-polls.
-    this.polling = this.telegraf.launch({ allowedUpdates: [...ALLOWED_UPDATES] }).catch((error: unknown) => {
-      if (!this.shutdown.signal.aborted) {
-        this.options.logger.error('telegram polling stopped', { error: describeApiError(error) });
-      }
-    });
-    this.options.logger.info('telegram bot polling for updates', { username: this.username });
+    return this.transport.botUsername;
   }
 
   /** The port the webhook server listens on (useful when configured as 0). */
   get webhookPort(): number | undefined {
-    const address = this.webhookServer?.address();
-    return address && typeof address === 'object' ? address.port : undefined;
+    return this.transport.webhookPort;
   }
 
-  /** Stops taking updates; intake already started is abandoned, status edits are flushed briefly. */
+  /** After a restart: status messages of stored jobs go on (or are brought up to date). */
+  resume(jobs: readonly RestyleJob[]): Promise<void> {
+    return this.surface.resume(jobs);
+  }
+
+  /** Identifies the bot, registers its commands, takes updates, and finishes interrupted requests. */
+  async launch(): Promise<void> {
+    await this.transport.identify();
+    await this.registerCommands();
+    await this.transport.listen();
+    await this.intake.resume();
+  }
+
+  /** Stops taking updates; requests under way stay recorded, status edits are flushed briefly. */
   async stop(): Promise<void> {
-    if (this.shutdown.signal.aborted) return;
-    this.shutdown.abort();
-    if (this.webhookServer) await new Promise((resolve) => this.webhookServer!.close(resolve));
-    try {
-      if (this.polling) this.telegraf.stop('shutdown');
-    } catch {
-      // Not running.
-    }
-    await this.polling;
+    await this.transport.stop();
+    await this.intake.stop();
     await this.background.settled();
-    await this.board.stop();
+    await this.surface.stop();
   }
 
   /** Resolves once every status message has sent what it has (tests use it). */
   async settled(): Promise<void> {
+    await this.intake.settled();
     await this.background.settled();
-    await this.board.settled();
+    await this.surface.settled();
   }
 
   private async registerCommands(): Promise<void> {
     try {
-      await this.api.setMyCommands(commandList('en'));
-      await this.api.setMyCommands(commandList('zh'), { language_code: 'zh' });
+      await this.transport.api.setMyCommands(commandList('en'));
+      await this.transport.api.setMyCommands(commandList('zh'), { language_code: 'zh' });
     } catch (error) {
       this.options.logger.warn('could not register the bot commands', { error: describeApiError(error) });
     }
@@ -392,41 +217,23 @@ export class TelegramBot {
     return this.options.allowedChats === undefined || this.options.allowedChats.includes(chatId);
   }
 
-  /** Sends a message replying to `to` (a message, or a saved clip's place); resolves with its id. */
-  private async reply(
-    to: IncomingMessage | ReplyTarget,
-    text: string,
-    keyboard?: InlineKeyboardMarkup,
-  ): Promise<number> {
-    const target = 'chat' in to ? targetOf(to) : to;
-    const extra = {
-      reply_parameters: { message_id: target.messageId, allow_sending_without_reply: true },
-      // The older form too, for Bot API servers that predate reply_parameters.
-      reply_to_message_id: target.messageId,
-      allow_sending_without_reply: true,
-      ...(target.threadId === null ? {} : { message_thread_id: target.threadId }),
-      ...(keyboard ? { reply_markup: keyboard } : {}),
-    };
-    const sent = await this.api.sendMessage(
-      target.chatId,
-      text,
-      extra as Parameters<Telegram['sendMessage']>[2],
-    );
-    return sent.message_id;
+  private reply(message: IncomingMessage, text: string, keyboard?: InlineKeyboardMarkup): Promise<number> {
+    return this.surface.reply(targetOf(message), text, keyboard);
   }
 
   // ---- messages ----
 
-  private async onMessage(message: IncomingMessage): Promise<void> {
+  private async onMessage(updateId: number, message: IncomingMessage): Promise<void> {
     if (!message.from || message.from.is_bot) return;
     const person = personOf(message.from);
     const isPrivate = message.chat.type === 'private';
-    const command = parseCommand(message, this.username);
+    const command = parseCommand(message, this.botUsername);
+    const t = TEXT[person.locale];
     if (!this.allowed(message.chat.id)) {
-      if (isPrivate || command) await this.reply(message, TEXT[person.locale].notAllowed);
+      if (isPrivate || command) await this.reply(message, t.notAllowed);
       return;
     }
-    const t = TEXT[person.locale];
+    const requestId = `telegram-${updateId}`;
     if (command) {
       switch (command.name) {
         case 'start':
@@ -443,7 +250,7 @@ export class TelegramBot {
           await this.cancelMine(message, person);
           return;
         case 'restyle':
-          await this.restyleCommand(message, person, command.args);
+          await this.restyleCommand(requestId, message, person, command.args);
           return;
         default:
           if (isPrivate) await this.reply(message, t.unknownCommand);
@@ -453,30 +260,30 @@ export class TelegramBot {
     if (!isPrivate) return;
     const clip = clipFromMessage(message);
     if (clip) {
-      await this.onClip(message, message, clip, person, askFromText(message.caption));
+      await this.onClip(requestId, message, message, clip, person, askFromText(message.caption));
       return;
     }
     // A reply to a clip naming a style works like /restyle in a private chat too.
     const replied = clipFromMessage(message.reply_to_message);
     const ask = askFromText(message.text);
     if (replied && message.reply_to_message && ask.style) {
-      await this.onClip(message, message.reply_to_message, replied, person, ask);
+      await this.onClip(requestId, message, message.reply_to_message, replied, person, ask);
       return;
     }
     await this.reply(message, hasOtherMedia(message) ? t.notVideo : t.sendVideo);
   }
 
   private help(locale: Locale): string {
-    return helpText(
-      locale,
-      this.username,
-      this.options.videoLimits,
-      this.options.fileLimits.maxDownloadBytes,
-      this.options.dailyQuota,
-    );
+    const { videoLimits, dailyQuota } = this.options;
+    return helpText(locale, this.botUsername, videoLimits, this.limits.maxDownloadBytes, dailyQuota);
   }
 
-  private async restyleCommand(message: IncomingMessage, person: Person, args: string): Promise<void> {
+  private async restyleCommand(
+    requestId: string,
+    message: IncomingMessage,
+    person: Person,
+    args: string,
+  ): Promise<void> {
     const own = clipFromMessage(message);
     const replied = clipFromMessage(message.reply_to_message);
     const target = own ? message : replied ? message.reply_to_message : undefined;
@@ -485,53 +292,45 @@ export class TelegramBot {
       await this.reply(message, TEXT[person.locale].replyToVideo);
       return;
     }
-    await this.onClip(message, target, clip, person, askFromText(args));
+    await this.onClip(requestId, message, target, clip, person, askFromText(args));
   }
 
-  /** A clip to restyle: starts the job when the style is known, else offers the styles. */
+  /** A clip to restyle: starts the request when the style is known, else offers the styles. */
   private async onClip(
+    requestId: string,
     asked: IncomingMessage,
     holder: IncomingMessage,
     clip: TelegramClip,
     person: Person,
     ask: { style: Style | undefined; fit: boolean },
   ): Promise<void> {
-    const clipId = await this.saveClip(clip, holder, person.id);
+    const clipId = randomBytes(9).toString('base64url');
+    const record: ClipRecord = { clip, ...targetOf(holder), ownerId: person.id };
+    await this.clips.set(clipId, record);
     if (ask.style) {
-      await this.startJob({
+      await this.startRequest({
+        requestId,
         clipId,
-        record: await this.clip(clipId),
+        record,
         person,
         style: ask.style,
         fit: ask.fit,
-        replyTo: asked,
+        askedId: asked.message_id,
       });
       return;
     }
     await this.reply(holder, TEXT[person.locale].pickStyle, styleKeyboard(clipId, 'style', person.locale));
   }
 
-  private async saveClip(clip: TelegramClip, holder: IncomingMessage, ownerId: number): Promise<string> {
-    const clipId = randomBytes(9).toString('base64url');
-    const { chatId, messageId, threadId } = targetOf(holder);
-    const record: ClipRecord = { clip, chatId, messageId, threadId, ownerId };
-    await this.options.store.setRecord(`telegram:clip:${clipId}`, record, CLIP_TTL_MS);
-    return clipId;
-  }
-
-  private async clip(clipId: string): Promise<ClipRecord | undefined> {
-    return this.options.store.getRecord<ClipRecord>(`telegram:clip:${clipId}`);
-  }
-
   // ---- buttons ----
 
-  private async onCallback(query: CallbackQuery): Promise<void> {
+  private async onCallback(updateId: number, query: CallbackQuery): Promise<void> {
     const person = personOf(query.from);
     const t = TEXT[person.locale];
     const action = decodeAction('data' in query ? query.data : undefined);
     const message = query.message;
     const answer = (text?: string, alert = false) =>
-      this.api.answerCbQuery(query.id, text, { show_alert: alert }).catch((error: unknown) => {
+      this.transport.api.answerCbQuery(query.id, text, { show_alert: alert }).catch((error: unknown) => {
         this.options.logger.warn('could not answer a button tap', { error: describeApiError(error) });
       });
     if (!action || !message || !this.allowed(message.chat.id)) {
@@ -551,7 +350,7 @@ export class TelegramBot {
       });
       return;
     }
-    const record = await this.clip(action.clipId);
+    const record = await this.clips.get(action.clipId);
     const style = styleById(action.styleId)!;
     if (!record) {
       await answer(t.clipExpired, true);
@@ -561,19 +360,15 @@ export class TelegramBot {
       await answer(t.notYourClip, true);
       return;
     }
-    if (action.kind !== 'again') {
-      // A picker (or a rejection) turns into one job's status message: a second tap, or a tap on
-      // another of its buttons before the buttons vanished, must not start a second job there.
-      const claim = `${message.chat.id}:${message.message_id}`;
-      if (this.claimed.has(claim)) {
-        await answer(t.alreadyStarted);
-        return;
-      }
-      this.claimed.add(claim);
-      if (this.claimed.size > MAX_CLAIMS) this.claimed.delete(this.claimed.values().next().value!);
+    // A picker (or a rejection) turns into one job's status message: a second tap, or a tap on
+    // another of its buttons before the buttons vanished, must not start a second job there.
+    if (action.kind !== 'again' && !(await this.claim(`${message.chat.id}:${message.message_id}`))) {
+      await answer(t.alreadyStarted);
+      return;
     }
     await answer(t.pickedStyle(style.names[person.locale]));
-    await this.startJob({
+    await this.startRequest({
+      requestId: `telegram-${updateId}`,
       clipId: action.clipId,
       record,
       person,
@@ -584,201 +379,50 @@ export class TelegramBot {
     });
   }
 
-  // ---- jobs ----
-
-  /** Opens the status message and starts intake in the background. */
-  private async startJob(start: {
-    clipId: string;
-    record: ClipRecord | undefined;
-    person: Person;
-    style: Style;
-    fit: boolean;
-    statusId?: number;
-    replyTo?: IncomingMessage;
-  }): Promise<void> {
-    const { record, person, style } = start;
-    if (!record) return;
-    const locale = person.locale;
-    const checking = statusText({ kind: 'checking' }, style, locale);
-    const quotaLeft = await this.quota.left(person.id);
-    const text = quotaLeft === 0 ? quotaText(this.quota.perDay, this.quota.resetInMs(), locale) : checking;
-    let statusId = start.statusId;
-    if (statusId === undefined) {
-      statusId = await this.reply(start.replyTo ?? record, text);
-    } else {
-      await this.editText(record.chatId, statusId, text, undefined);
-    }
-    if (quotaLeft === 0) return;
-    const id = statusId;
-    this.background.spawn(() => this.intake({ ...start, record, statusId: id }));
+  /** True for the first claim of a picker, in this process or before a restart. */
+  private async claim(key: string): Promise<boolean> {
+    if (this.claimedHere.has(key)) return false;
+    this.claimedHere.add(key);
+    if (this.claimedHere.size > 10_000) this.claimedHere.delete(this.claimedHere.values().next().value!);
+    if (await this.claims.get(key)) return false;
+    await this.claims.set(key, true);
+    return true;
   }
 
-  /** Downloads the clip, asks the service, and sets up the status message for the outcome. */
-  private async intake(start: {
+  /** Hands a request to the intake, which records and acknowledges it before anything slow. */
+  private async startRequest(start: {
+    requestId: string;
     clipId: string;
     record: ClipRecord;
     person: Person;
     style: Style;
     fit: boolean;
-    statusId: number;
+    statusId?: number;
+    askedId?: number;
   }): Promise<void> {
-    const { record, person, style, statusId } = start;
-    const { locale } = person;
-    const t = TEXT[locale];
-    const say = (text: string, keyboard?: InlineKeyboardMarkup) =>
-      this.editText(record.chatId, statusId, text, keyboard);
-    const limits = this.options.videoLimits;
-    const maxBytes = Math.min(
-      this.options.fileLimits.maxDownloadBytes,
-      start.fit ? limits.maxSizeBytes * FIT_DOWNLOAD_FACTOR : limits.maxSizeBytes,
-    );
-    const claimed = record.clip.fileSizeBytes;
-    if (claimed !== undefined && claimed > this.options.fileLimits.maxDownloadBytes) {
-      await say(downloadTooLargeText(claimed, this.options.fileLimits.maxDownloadBytes, limits, locale));
-      return;
-    }
-    const inputPath = join(this.options.inputsDir, `tg-${randomUUID()}${this.extensionOf(record.clip)}`);
-    const removeInput = () => this.options.files.remove(inputPath);
-    try {
-      await this.fetcher.fetch(record.clip.fileId, inputPath, { maxBytes, signal: this.shutdown.signal });
-    } catch (error) {
-      await removeInput();
-      if (isAbort(error)) return;
-      if (error instanceof TelegramFileError && error.reason === 'too-big') {
-        if (maxBytes < this.options.fileLimits.maxDownloadBytes) {
-          // Over the model's limit but within Telegram's: fitting can compress it.
-          const violation = {
-            code: 'file-too-large' as const,
-            sizeBytes: error.sizeBytes ?? maxBytes + 1,
-            maxSizeBytes: limits.maxSizeBytes,
-          };
-          await say(
-            rejectionText([violation], !start.fit, locale),
-            start.fit ? undefined : fitKeyboard(start.clipId, style.id, locale),
-          );
-          return;
-        }
-        await say(
-          downloadTooLargeText(
-            error.sizeBytes ?? claimed,
-            this.options.fileLimits.maxDownloadBytes,
-            limits,
-            locale,
-          ),
-        );
-        return;
-      }
-      this.options.logger.warn('could not download a telegram file', {
+    const { record, person } = start;
+    await this.intake.accept({
+      id: start.requestId,
+      requester: requesterOf(person),
+      locale: person.locale,
+      styleId: start.style.id,
+      fps: this.options.fps,
+      fit: start.fit,
+      clip: {
+        fileId: record.clip.fileId,
+        ...(record.clip.fileSizeBytes === undefined ? {} : { fileSizeBytes: record.clip.fileSizeBytes }),
+      },
+      address: {
+        chatId: record.chatId,
+        replyTo: record.messageId,
+        threadId: record.threadId,
         userId: person.id,
-        error: error instanceof Error ? error.message : String(error),
-      });
-      await say(t.downloadFailed);
-      return;
-    }
-    const delivery: TelegramDelivery = {
-      platform: 'telegram',
-      chatId: record.chatId,
-      replyTo: record.messageId,
-      threadId: record.threadId,
-      statusId,
-      userId: person.id,
-      locale,
-      clipId: start.clipId,
-    };
-    let jobId: string | undefined;
-    const early: JobEvent[] = [];
-    let outcome: Awaited<ReturnType<RestyleService['request']>>;
-    try {
-      outcome = await this.options.service.request(
-        {
-          requester: requesterOf(person),
-          delivery: { ...delivery },
-          inputPath,
-          styleId: style.id,
-          fps: this.options.fps,
-          fit: start.fit,
-        },
-        (event) => (jobId ? this.board.handle(jobId, event) : early.push(event)),
-      );
-    } catch (error) {
-      await removeInput();
-      this.options.logger.error('could not queue a telegram clip', {
-        userId: person.id,
-        error: describeApiError(error),
-      });
-      await say(t.internalError);
-      return;
-    }
-    switch (outcome.kind) {
-      case 'rejected': {
-        await removeInput();
-        const fixable = !outcome.unfixable && !start.fit;
-        await say(
-          rejectionText(outcome.violations, fixable, locale),
-          fixable ? fitKeyboard(start.clipId, style.id, locale) : undefined,
-        );
-        return;
-      }
-      case 'refused':
-        await removeInput();
-        await say(refusalText(outcome, locale, '/cancel'));
-        return;
-      case 'queued':
-      case 'cached': {
-        if (outcome.kind === 'queued') await this.quota.spend(person.id);
-        jobId = outcome.job.id;
-        this.board.follow(jobId, this.metaOf(delivery, outcome.job));
-        for (const event of early) this.board.handle(jobId, event);
-        this.board.showCurrent(jobId);
-        return;
-      }
-    }
-  }
-
-  private extensionOf(clip: TelegramClip): string {
-    const fromName = clip.fileName ? extname(clip.fileName).toLowerCase() : '';
-    if (/^\.[a-z0-9]{1,5}$/.test(fromName)) return fromName;
-    return '.mp4';
-  }
-
-  /**
-   * A group allows about 20 messages a minute in all: its status messages share a budget of one
-   * edit per GROUP_EDIT_SHARE_MS, so results and replies still get through.
-   */
-  private statusIntervalFor(chatId: number): number {
-    const base = this.options.statusIntervalMs;
-    if (chatId > 0) return base;
-    const active = this.board.count((f) => f.meta.delivery.chatId === chatId && !f.done);
-    return Math.max(base, active * GROUP_EDIT_SHARE_MS);
-  }
-
-  private render(view: StatusView, meta: StatusMeta, jobId: string): Rendered {
-    const { locale } = meta.delivery;
-    let text = statusText(view, meta.style, locale);
-    if (meta.notes && !isFinalView(view)) text += `\n${meta.notes}`;
-    const cancelable =
-      view.kind === 'queued' ||
-      view.kind === 'submitting' ||
-      (view.kind === 'restyling' && view.remote === 'pending');
-    return { text, keyboard: cancelable ? cancelKeyboard(jobId, locale) : undefined };
-  }
-
-  /** Edits a message's text and buttons; "not modified" counts as done. */
-  private async editText(
-    chatId: number,
-    messageId: number,
-    text: string,
-    keyboard: InlineKeyboardMarkup | undefined,
-    api: Telegram = this.api,
-  ): Promise<void> {
-    try {
-      await api.editMessageText(chatId, messageId, undefined, text, {
-        reply_markup: keyboard ?? { inline_keyboard: [] },
-      });
-    } catch (error) {
-      if (isNotModified(error)) return;
-      throw error;
-    }
+        clipId: start.clipId,
+        ...(start.statusId === undefined ? {} : { statusId: start.statusId }),
+        ...(start.askedId === undefined ? {} : { askedId: start.askedId }),
+      },
+      extension: videoExtension(record.clip.fileName) ?? '.mp4',
+    });
   }
 
   // ---- /queue and /cancel ----
@@ -820,10 +464,7 @@ export class TelegramBot {
     const t = TEXT[person.locale];
     const requester = requesterOf(person);
     const jobs = this.options.service.jobsOf(requester.key);
-    const cancelable = jobs.filter(
-      (job) =>
-        job.state.kind === 'waiting' || (job.state.kind === 'submitted' && job.state.remote === 'pending'),
-    );
+    const cancelable = jobs.filter((job) => isCancelable(job.state));
     if (cancelable.length === 0) {
       await this.reply(message, jobs.length > 0 ? t.tooLateToCancel : t.nothingToCancel);
       return;

@@ -1,4 +1,5 @@
 import { parseStyle, type Style } from '../../core/styles.ts';
+import { looksLikeVideoName } from '../shared/clip-files.ts';
 
 /** A video someone sent, as the Bot API describes it. Sizes and lengths are the sender's claims. */
 export interface TelegramClip {
@@ -47,8 +48,6 @@ export interface IncomingMessage {
   readonly reply_to_message?: IncomingMessage;
 }
 
-const VIDEO_EXTENSIONS = /\.(mp4|m4v|mov|qt|avi|mkv|webm|flv|ts|mts|m2ts|mpg|mpeg|mxf|3gp|wmv)$/i;
-
 function clipOf(kind: TelegramClip['kind'], file: FileFields | undefined): TelegramClip | undefined {
   if (!file || typeof file.file_id !== 'string' || file.file_id === '') return undefined;
   return {
@@ -76,8 +75,7 @@ export function clipFromMessage(message: IncomingMessage | undefined): TelegramC
   const document = clipOf('document', message.document);
   if (!document) return undefined;
   const isVideo =
-    document.mimeType?.toLowerCase().startsWith('video/') ||
-    (document.fileName !== undefined && VIDEO_EXTENSIONS.test(document.fileName));
+    document.mimeType?.toLowerCase().startsWith('video/') || looksLikeVideoName(document.fileName);
   return isVideo ? document : undefined;
 }
 

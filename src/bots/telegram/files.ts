@@ -5,80 +5,79 @@ import { TelegramError } from 'telegraf';
 import { TooLargeError } from '../../adapters/http/download.ts';
 import { isAbort } from '../../core/errors.ts';
 import type { Downloader } from '../../core/ports.ts';
+import type { ClipFetch } from '../shared/surface.ts';
 import { describeApiError } from './api.ts';
-
-/** Why a Telegram file could not be fetched. `message` never holds the token or the file URL. */
-export class TelegramFileError extends Error {
-  override readonly name = 'TelegramFileError';
-  constructor(
-    readonly reason: 'too-big' | 'unavailable',
-    message: string,
-    /** Bytes, when known. */
-    readonly sizeBytes?: number,
-  ) {
-    super(message);
-  }
-}
+import type { TelegramServerLimits } from './limits.ts';
 
 /**
  * Fetches files people sent to the bot. The download URL contains the bot token: it is built here,
- * used once, and never returned, logged or put in an error.
+ * used once, and never returned, logged or put in an outcome. What getFile shows about the server
+ * (an absolute path from a `--local` server, "file is too big" from the cloud) updates `limits`.
  */
 export class TelegramFileFetcher {
   constructor(
     private readonly telegram: Telegram,
     private readonly downloader: Downloader,
+    private readonly limits: TelegramServerLimits,
   ) {}
 
-  /** Writes the file to `destPath`; rejects with a TelegramFileError, or an abort. */
+  /**
+   * Writes the file to `destPath`, at most `maxBytes`. `claimedBytes` is the size the update gave:
+   * a file over the server's download limit is refused without asking when the limit is known.
+   */
   async fetch(
     fileId: string,
     destPath: string,
-    options: { maxBytes: number; signal?: AbortSignal },
-  ): Promise<{ bytes: number }> {
+    options: { maxBytes: number; claimedBytes?: number | undefined; signal?: AbortSignal },
+  ): Promise<ClipFetch> {
+    const { claimedBytes } = options;
+    const platformTooBig = (sizeBytes: number | undefined): ClipFetch => ({
+      kind: 'too-big',
+      sizeBytes,
+      platformMaxBytes: this.limits.maxDownloadBytes,
+    });
+    if (claimedBytes !== undefined && !this.limits.worthAsking(claimedBytes))
+      return platformTooBig(claimedBytes);
     let file: Awaited<ReturnType<Telegram['getFile']>>;
     try {
       file = await this.telegram.getFile(fileId);
     } catch (error) {
+      if (isAbort(error)) throw error;
       if (error instanceof TelegramError && /file is too big/i.test(error.description)) {
-        throw new TelegramFileError('too-big', 'Telegram refuses to hand out a file this big');
+        this.limits.sawTooBig();
+        return platformTooBig(claimedBytes);
       }
-      throw new TelegramFileError('unavailable', `getFile failed: ${describeApiError(error)}`);
+      return { kind: 'unavailable', reason: `getFile failed: ${describeApiError(error)}` };
     }
     const { file_path: filePath, file_size: fileSize } = file;
-    if (fileSize !== undefined && fileSize > options.maxBytes) {
-      throw new TelegramFileError('too-big', `the file has ${fileSize} bytes`, fileSize);
-    }
-    if (!filePath) throw new TelegramFileError('unavailable', 'Telegram gave no path for the file');
     // A self-hosted Bot API server in --local mode answers with a path on its own disk.
+    if (filePath && isAbsolute(filePath)) this.limits.sawLocalPath();
+    if (fileSize !== undefined && fileSize > this.limits.maxDownloadBytes) return platformTooBig(fileSize);
+    if (fileSize !== undefined && fileSize > options.maxBytes)
+      return { kind: 'too-big', sizeBytes: fileSize };
+    if (!filePath) return { kind: 'unavailable', reason: 'Telegram gave no path for the file' };
     if (isAbsolute(filePath)) return this.copyLocal(filePath, destPath, options.maxBytes);
     const url = (await this.telegram.getFileLink(file).catch(() => undefined))?.href;
-    if (!url) throw new TelegramFileError('unavailable', 'could not build the file link');
+    if (!url) return { kind: 'unavailable', reason: 'could not build the file link' };
     try {
-      return await this.downloader.download(url, destPath, options);
+      const { bytes } = await this.downloader.download(url, destPath, options);
+      return { kind: 'fetched', bytes };
     } catch (error) {
       if (isAbort(error)) throw error;
-      if (error instanceof TooLargeError) {
-        throw new TelegramFileError(
-          'too-big',
-          `the file has more than ${options.maxBytes} bytes`,
-          error.sizeBytes,
-        );
-      }
+      if (error instanceof TooLargeError) return { kind: 'too-big', sizeBytes: error.sizeBytes };
       // Downloader messages name the host and path with the token masked; keep only the gist.
-      throw new TelegramFileError(
-        'unavailable',
-        `the download failed${error instanceof Error && 'code' in error ? ` (${String(error.code)})` : ''}`,
-      );
+      const code = error instanceof Error && 'code' in error ? ` (${String(error.code)})` : '';
+      return { kind: 'unavailable', reason: `the download failed${code}` };
     }
   }
 
-  private async copyLocal(source: string, destPath: string, maxBytes: number): Promise<{ bytes: number }> {
-    const { size } = await stat(source).catch(() => {
-      throw new TelegramFileError('unavailable', 'the Bot API server named a file this machine cannot read');
-    });
-    if (size > maxBytes) throw new TelegramFileError('too-big', `the file has ${size} bytes`, size);
+  private async copyLocal(source: string, destPath: string, maxBytes: number): Promise<ClipFetch> {
+    const info = await stat(source).catch(() => undefined);
+    if (!info) {
+      return { kind: 'unavailable', reason: 'the Bot API server named a file this machine cannot read' };
+    }
+    if (info.size > maxBytes) return { kind: 'too-big', sizeBytes: info.size };
     await copyFile(source, destPath);
-    return { bytes: size };
+    return { kind: 'fetched', bytes: info.size };
   }
 }

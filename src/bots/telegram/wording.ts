@@ -78,6 +78,8 @@ export const TEXT = {
     notAllowed: 'Sorry, this bot is private and does not serve this chat.',
     downloadFailed: "I couldn't download the clip from Telegram. Please send it again.",
     internalError: 'Something went wrong on my side. Please try again in a moment.',
+    interrupted:
+      'The bot restarted while fetching your clip and cannot fetch it again. Please send it again.',
     queueEmpty: 'You have no clips in the queue. Send me a video!',
     queueHead: 'Your clips:',
     nothingToCancel: 'You have no waiting clips to cancel.',
@@ -100,6 +102,7 @@ export const TEXT = {
     notAllowed: '抱歉，这个机器人不对本聊天开放。',
     downloadFailed: '无法从 Telegram 下载这段视频，请重新发送。',
     internalError: '我这边出了点问题，请稍后再试。',
+    interrupted: '机器人在获取你的视频时重启了，无法再次获取。请重新发送。',
     queueEmpty: '你没有排队中的视频。发一段视频给我吧！',
     queueHead: '你的视频：',
     nothingToCancel: '你没有可以取消的等待中的视频。',

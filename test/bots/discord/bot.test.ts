@@ -42,6 +42,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  if (process.env.DEBUG_LOGS) console.log(running?.logs.join('\n'));
   await running?.stop();
   await Promise.all([discord?.close(), dashscope?.close()]);
 });

@@ -2,7 +2,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HttpDownloader } from '../../../src/adapters/http/download.ts';
-import { TelegramFileError, TelegramFileFetcher } from '../../../src/bots/telegram/files.ts';
+import { TelegramFileFetcher } from '../../../src/bots/telegram/files.ts';
+import { TelegramServerLimits } from '../../../src/bots/telegram/limits.ts';
 import { type FakeDashScope, startFakeDashScope } from '../../fakes/dashscope/server.ts';
 import { type FakeTelegram, startFakeTelegram } from '../../fakes/telegram/server.ts';
 import type { Chat, User } from '../../fakes/telegram/types.ts';
@@ -480,16 +481,19 @@ describe('Telegram bot, clips it cannot take', () => {
     const big = await padMp4(clip, join(dir, 'big-unknown.mp4'), 21 * 1024 * 1024);
     const file = await telegram.addFile(big);
     const { Telegram } = await import('telegraf');
+    // Not the official root, and no setting: the bot learns the limit from what getFile says.
+    const limits = new TelegramServerLimits({ apiRoot: telegram.apiRoot });
     const fetcher = new TelegramFileFetcher(
       new Telegram(telegram.token, { apiRoot: telegram.apiRoot }),
       new HttpDownloader(),
+      limits,
     );
-    const error = await fetcher
-      .fetch(file.file_id, join(dir, 'never.mp4'), { maxBytes: 20 * 1024 * 1024 })
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TelegramFileError);
-    expect(error).toMatchObject({ reason: 'too-big' });
-    expect(String((error as Error).message)).not.toContain(telegram.token);
+    expect(limits.worthAsking(21 * 1024 * 1024)).toBe(true);
+    const outcome = await fetcher.fetch(file.file_id, join(dir, 'never.mp4'), { maxBytes: 400_000_000 });
+    expect(outcome).toEqual({ kind: 'too-big', sizeBytes: undefined, platformMaxBytes: 20 * 1024 * 1024 });
+    expect(JSON.stringify(outcome)).not.toContain(telegram.token);
+    // Now it knows: the next big file is refused without asking.
+    expect(limits.worthAsking(21 * 1024 * 1024)).toBe(false);
   });
 });
 
