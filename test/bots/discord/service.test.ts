@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { registerDiscordCommands } from '../../../src/bots/discord/register.ts';
 import { type FakeDashScope, startFakeDashScope } from '../../fakes/dashscope/server.ts';
 import { type FakeDiscord, startFakeDiscord } from '../../fakes/discord/server.ts';
 import type { APIChannel, APIGuild } from '../../fakes/discord/types.ts';
@@ -133,6 +134,86 @@ describe('the Discord bot inside the service', () => {
       second?.child.kill('SIGKILL');
     }
   }, 120_000);
+
+  it('after a SIGKILL right after the acknowledgement, tells the user plainly or finishes a pick', async () => {
+    const dir = await tempDir('restyle-dc-intake-crash-');
+    const env = discordEnv(discord, dashscope, dir, { LOG_LEVEL: 'info' });
+    discord.options.cdnDelayMs = 4_000;
+    const first = restyleCli(['run'], env);
+    let second: ReturnType<typeof restyleCli> | undefined;
+    try {
+      await discord.waitForSession(30_000);
+      await registerDiscordCommands({ token: discord.token, apiRoot: discord.apiRoot, guildId: guild.id });
+      const user = discord.user();
+      discord.member(guild, user);
+      const submits = dashscope.submits().filter((r) => r.status === 200).length;
+      // A pick made before the restart: its clip is fetched at once, while its URL is fresh.
+      discord.options.cdnDelayMs = 0;
+      const posted = discord.userSends(channel, user, {
+        content: 'mine',
+        attachments: [
+          await discord.addAttachment(await makeClip({ container: 'mp4', durationSec: 1.2 }), {
+            content_type: 'video/mp4',
+          }),
+        ],
+      });
+      const action = discord.dispatchMessageCommand({ name: 'Restyle video', message: posted, user });
+      await discord.waitForResponse(action);
+      await vi.waitFor(() => expect(discord.cdnRequests.some((r) => r.status === 200)).toBe(true), {
+        timeout: 10_000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // A /restyle whose attachment is still downloading when the process dies.
+      discord.options.cdnDelayMs = 4_000;
+      const file = await discord.addAttachment(await makeClip({ container: 'mp4', durationSec: 2.2 }), {
+        content_type: 'video/mp4',
+      });
+      discord.dispatchSlashCommand({
+        name: 'restyle',
+        channel,
+        user,
+        options: { video: file, style: 'paper-art' },
+      });
+      const status = await waitForChannelMessage(
+        discord,
+        channel.id,
+        (m) => m.content.startsWith('🔎') && m.content.includes(`<@${user.id}>`) && !m.ephemeral,
+      );
+      first.child.kill('SIGKILL');
+      await once(first.child, 'exit');
+      discord.options.cdnDelayMs = 0;
+
+      second = restyleCli(['run'], env);
+      await discord.waitForSession(30_000);
+      // The signed URL died with the process: the status says so, and nothing was submitted.
+      await waitForChannelMessage(
+        discord,
+        channel.id,
+        (m) => m.id === status.id && m.content.startsWith('The bot restarted while fetching this clip'),
+        30_000,
+      );
+      expect(dashscope.submits().filter((r) => r.status === 200).length).toBe(submits);
+      // The pick still works.
+      const picker = discord.original(action)!;
+      const select = (picker.components[0] as { components: { custom_id: string }[] }).components[0]!;
+      discord.dispatchSelect({ message: picker, customId: select.custom_id, values: ['paper-art'], user });
+      await vi.waitFor(
+        () => {
+          const found = resultMessages(discord, channel.id).find((m) => m.content.includes(`<@${user.id}>`));
+          if (!found) throw new Error('no result yet');
+          return found;
+        },
+        { timeout: 60_000, interval: 100 },
+      );
+      expect(dashscope.submits().filter((r) => r.status === 200).length).toBe(submits + 1);
+      second.child.kill('SIGTERM');
+      await once(second.child, 'exit');
+    } finally {
+      discord.options.cdnDelayMs = 0;
+      first.child.kill('SIGKILL');
+      second?.child.kill('SIGKILL');
+    }
+  }, 150_000);
 
   it('serves only the allowed guilds and counts a daily quota', async () => {
     const dir = await tempDir('restyle-dc-quota-');

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -110,6 +110,58 @@ describe('the Telegram bot inside the service', () => {
       expect(await fileContains(join(dir, 'restyle.sqlite'), telegram.token)).toBe(false);
     } finally {
       dashscope.options.runningMs = 1_500;
+      first.child.kill('SIGKILL');
+      second?.child.kill('SIGKILL');
+    }
+  }, 120_000);
+
+  it('finishes a clip acknowledged just before a SIGKILL: one submit, one video, a status that reads done', async () => {
+    const dir = await tempDir('restyle-tg-intake-crash-');
+    const env = appEnv(telegram, dashscope, dir, { LOG_LEVEL: 'info' });
+    // A slow download keeps the request between acknowledgement and the queue when the kill lands.
+    telegram.options.fileDelayMs = 4_000;
+    const first = startService(env);
+    let second: ReturnType<typeof startService> | undefined;
+    try {
+      await telegram.waitForPolling(30_000);
+      const { user, chat } = dm();
+      const submitsBefore = dashscope.submits().filter((r) => r.status === 200).length;
+      const sent = telegram.userSends(chat, user, { video: await telegram.addFile(clip), caption: 'paper' });
+      const status = await waitForBotMessage(
+        telegram,
+        chat,
+        (m) => m.text?.startsWith('🔎 Checking your clip') ?? false,
+        20_000,
+      );
+      first.child.kill('SIGKILL');
+      await once(first.child, 'exit');
+      telegram.options.fileDelayMs = 0;
+      expect(dashscope.submits().filter((r) => r.status === 200).length).toBe(submitsBefore);
+
+      second = startService(env);
+      const video = await videoIn(chat, 1, 60_000);
+      expect(
+        telegram.message(chat.id, (video.result as { message_id: number }).message_id)?.reply_to_message_id,
+      ).toBe(sent.message_id);
+      // The acknowledgement itself became the status, and it tells the truth.
+      await waitForBotMessage(
+        telegram,
+        chat,
+        (m) => m.message_id === status.message_id && m.text === '✅ Paper art: done!',
+        20_000,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(sentVideos(telegram, chat)).toHaveLength(1);
+      expect(dashscope.submits().filter((r) => r.status === 200).length).toBe(submitsBefore + 1);
+      // Nothing was left behind: the input went with the job, the partial download with the crash.
+      expect(await readdir(join(dir, 'data', 'inputs'))).toEqual([]);
+      second.child.kill('SIGTERM');
+      await once(second.child, 'exit');
+    } catch (error) {
+      console.log(first.output(), '\n-----\n', second?.output());
+      throw error;
+    } finally {
+      telegram.options.fileDelayMs = 0;
       first.child.kill('SIGKILL');
       second?.child.kill('SIGKILL');
     }

@@ -102,6 +102,8 @@ export interface FakeDiscordOptions {
   maxRequestBytes: number;
   /** How long signed attachment URLs work (ex − is). */
   attachmentUrlTtlMs: number;
+  /** How long the CDN waits before answering a download, like a slow link (0 by default). */
+  cdnDelayMs: number;
   /** Route buckets and the global limit (wall-clock time); false turns rate limiting off. */
   rateLimits: RateLimitRules | false;
   sessionStartLimit: { total: number; remaining: number; reset_after: number; max_concurrency: number };
@@ -300,6 +302,7 @@ const DEFAULTS: Omit<FakeDiscordOptions, 'bot' | 'application' | 'rateLimits' | 
   defaultAttachmentSizeLimit: 10 * MiB,
   maxRequestBytes: 25 * MiB,
   attachmentUrlTtlMs: 24 * 3600_000,
+  cdnDelayMs: 0,
   now: Date.now,
 };
 
@@ -580,6 +583,7 @@ export async function startFakeDiscord(overrides: FakeDiscordOverrides = {}): Pr
         .end('This content is no longer available.');
       return;
     }
+    if (options.cdnDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, options.cdnDelayMs));
     await serveFile(req, res, {
       path: att.file.path,
       size: att.file.size,

@@ -94,6 +94,8 @@ export interface FakeTelegramOptions {
   maxDownloadBytes: number;
   /** Largest file the server fetches when a method gets an HTTP URL. */
   maxUrlDownloadBytes: number;
+  /** How long a file download waits before answering, like a slow link (0 by default). */
+  fileDelayMs: number;
   /** How long after a tap answerCallbackQuery still works. */
   callbackAnswerWindowMs: number;
   /** false turns flood control off. */
@@ -307,6 +309,7 @@ const defaultOptions = {
   maxUploadBytes: 50 * MiB,
   maxDownloadBytes: 20 * MiB,
   maxUrlDownloadBytes: 20 * MiB,
+  fileDelayMs: 0,
   callbackAnswerWindowMs: 15_000,
   pollThrottle: true,
   webhookRetryMs: 500,
@@ -1496,6 +1499,7 @@ export async function startFakeTelegram(overrides: FakeTelegramOverrides = {}): 
     await drain(req);
     const file = token === options.token ? filesByPath.get(filePath) : undefined;
     if (!file || file.file_size > options.maxDownloadBytes) return respond(res, 404, notFound());
+    if (options.fileDelayMs > 0) await sleep(options.fileDelayMs);
     const { size } = await stat(file.path);
     res.writeHead(200, {
       'content-type': file.mime_type ?? 'application/octet-stream',
