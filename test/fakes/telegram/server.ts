@@ -96,6 +96,11 @@ export interface FakeTelegramOptions {
   maxUrlDownloadBytes: number;
   /** How long a file download waits before answering, like a slow link (0 by default). */
   fileDelayMs: number;
+  /**
+   * Run like `telegram-bot-api --local`: getFile answers with the file's absolute path on this
+   * machine and hands out files up to 2000 MB.
+   */
+  localMode: boolean;
   /** How long after a tap answerCallbackQuery still works. */
   callbackAnswerWindowMs: number;
   /** false turns flood control off. */
@@ -310,6 +315,7 @@ const defaultOptions = {
   maxDownloadBytes: 20 * MiB,
   maxUrlDownloadBytes: 20 * MiB,
   fileDelayMs: 0,
+  localMode: false,
   callbackAnswerWindowMs: 15_000,
   pollThrottle: true,
   webhookRetryMs: 500,
@@ -1356,12 +1362,13 @@ export async function startFakeTelegram(overrides: FakeTelegramOverrides = {}): 
     if (id === '') throw bad('file_id not specified');
     const file = filesById.get(id);
     if (!file) throw bad('invalid file_id');
-    if (file.file_size > options.maxDownloadBytes) throw bad('file is too big');
+    if (file.file_size > (options.localMode ? 2000 * MiB : options.maxDownloadBytes))
+      throw bad('file is too big');
     const result: File = {
       file_id: file.file_id,
       file_unique_id: file.file_unique_id,
       file_size: file.file_size,
-      file_path: file.file_path,
+      file_path: options.localMode ? file.path : file.file_path,
     };
     return result;
   };
