@@ -22,7 +22,7 @@ import {
 import { TooLargeError } from '../../adapters/http/download.ts';
 import { isAbort } from '../../core/errors.ts';
 import type { Requester, RestyleJob } from '../../core/job.ts';
-import type { JobEvent, RequestOutcome } from '../../core/service.ts';
+import type { JobEvent, RequestOutcome } from '../../core/queue/service.ts';
 import { type Locale, parseStyle, STYLES, type Style, styleById } from '../../core/styles.ts';
 import { BackgroundWork } from '../shared/background.ts';
 import {

@@ -1,6 +1,6 @@
 import type { RestyleJob } from '../../core/job.ts';
 import type { Logger } from '../../core/ports.ts';
-import type { JobEvent, RestyleService } from '../../core/service.ts';
+import type { JobEvent, RestyleService } from '../../core/queue/service.ts';
 import { isFinalView, type StatusView, viewOfStatus } from './chat.ts';
 import { type MessageEditor, ThrottledMessage } from './throttled-message.ts';
 

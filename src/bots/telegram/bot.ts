@@ -6,7 +6,7 @@ import { Telegraf, Telegram } from 'telegraf';
 import type { CallbackQuery, InlineKeyboardMarkup } from 'telegraf/types';
 import { isAbort } from '../../core/errors.ts';
 import type { Requester, RestyleJob } from '../../core/job.ts';
-import type { JobEvent, RestyleService } from '../../core/service.ts';
+import type { JobEvent, RestyleService } from '../../core/queue/service.ts';
 import { type Locale, STYLES, type Style, styleById } from '../../core/styles.ts';
 import { BackgroundWork } from '../shared/background.ts';
 import {
