@@ -71,6 +71,7 @@ export type JobState =
   | { readonly kind: 'canceled'; readonly by: string; readonly remote: 'none' | 'canceled' | 'running' }
   | { readonly kind: 'rejected'; readonly violations: readonly LimitViolation[] };
 
+/** The name of a job state. */
 export type JobStateKind = JobState['kind'];
 
 /** States after which nothing more happens to a job. */

@@ -47,6 +47,7 @@ export class InProcessLane implements Lane {
 
   /** Resolves with the slot once no run holds it and a second has passed since the last submit. */
   async acquire(signal: AbortSignal): Promise<LaneSlot> {
+    signal.throwIfAborted();
     await this.hold(signal);
     try {
       const waitMs = this.lastSubmitAtMs + this.spacingMs - this.options.clock.now();

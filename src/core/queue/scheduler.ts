@@ -40,8 +40,8 @@ interface Occupant {
 
 /**
  * Offers waiting jobs to lanes: each lane, once it has capacity, takes the next job in fair order
- * (a task followed after a restart first), so a job goes to whichever lane frees first. Records
- * how each run ends, and says where every job stands.
+ * (a task followed after a restart first), so a job goes to whichever lane frees first. Has each
+ * run journaled, and says where every job stands.
  */
 export class Scheduler {
   private readonly occupants = new Map<string, Occupant>();
@@ -268,7 +268,9 @@ export class Scheduler {
           error: String(error),
         });
       })
-      .finally(() => this.settling.delete(order.jobId));
+      .finally(() => {
+        if (this.settling.get(order.jobId) === settled) this.settling.delete(order.jobId);
+      });
     this.settling.set(order.jobId, settled);
     return run;
   }

@@ -217,7 +217,9 @@ export class RestyleService {
   async stop(): Promise<void> {
     // Only the shutdown signal fires: a run interrupted this way keeps its state for the next start.
     this.shutdown.abort(new AbortedError('the service is stopping'));
-    await Promise.allSettled([this.scheduler.drain(), this.delivery.drain(), this.preparation.drain()]);
+    // Runs first: one ending now may still hand its result to delivery (which then stops at once).
+    await this.scheduler.drain();
+    await Promise.allSettled([this.delivery.drain(), this.preparation.drain()]);
   }
 
   /** Resolves once the job is terminal (delivered, failed, canceled). */

@@ -73,8 +73,8 @@ describe('RestyleService against the DashScope fake', () => {
   it('serves requesters round-robin: a user with three clips waits behind the others’ first', async () => {
     const s = service();
     await s.start();
-    // The first task stays PENDING long enough for every request to be queued behind it.
-    fake.options.pendingMs = 3_000;
+    // The first task is held RUNNING until every request is queued behind it, however slow probing is.
+    fake.options.faults.stuck = true;
     const ids = [
       queuedId(await request(s, alice, clips[0], 0)),
       queuedId(await request(s, alice, clips[1], 1)),
@@ -82,7 +82,7 @@ describe('RestyleService against the DashScope fake', () => {
       queuedId(await request(s, bob, clips[0], 3)),
       queuedId(await request(s, carol, clips[0], 4)),
     ];
-    fake.options.pendingMs = 50;
+    fake.options.faults.stuck = false;
     const jobs = await Promise.all(ids.map((id) => s.settled(id)));
     expect(jobs.every((job) => job.state.kind === 'delivered')).toBe(true);
     const taskOf = (index: number) => {
