@@ -26,13 +26,14 @@ import {
   type PollScheduleOptions,
   type ProcessingSpeed,
 } from '../src/core/poll.ts';
-import type { JobStore, RestyleBackend, TaskSnapshot } from '../src/core/ports.ts';
-import {
-  type DeliverySink,
-  RestyleService,
-  type ServiceDeps,
-  type ServiceFiles,
-} from '../src/core/service.ts';
+import type {
+  DeliverySink,
+  JobStore,
+  RestyleBackend,
+  ServiceFiles,
+  TaskSnapshot,
+} from '../src/core/ports.ts';
+import { RestyleService, type ServiceDeps } from '../src/core/queue/service.ts';
 import { SpeedModel } from '../src/core/speed.ts';
 import { silentLogger } from '../src/logger.ts';
 import { startFakeDashScope } from '../test/fakes/dashscope/server.ts';

@@ -3,8 +3,8 @@ import { DiscordBot } from './bots/discord/bot.ts';
 import type { BotDeps } from './bots/shared/deps.ts';
 import { TelegramBot } from './bots/telegram/bot.ts';
 import type { AppConfig } from './config.ts';
-import type { Logger } from './core/ports.ts';
-import type { DeliverySink, RestyleService } from './core/service.ts';
+import type { DeliverySink, Logger } from './core/ports.ts';
+import type { RestyleService } from './core/queue/service.ts';
 import { createService } from './wiring.ts';
 
 /** The running service: the shared queue and the chat bots in front of it. */

@@ -12,8 +12,8 @@ import { createJobStore } from './adapters/store/create-store.ts';
 import type { AppConfig } from './config.ts';
 import { systemClock } from './core/clock.ts';
 import { DEFAULT_LIMITS } from './core/limits.ts';
-import type { JobStore, Logger } from './core/ports.ts';
-import { type DeliverySink, RestyleService, type ServiceDeps } from './core/service.ts';
+import type { DeliverySink, JobStore, Logger } from './core/ports.ts';
+import { RestyleService, type ServiceDeps } from './core/queue/service.ts';
 import { SpeedModel } from './core/speed.ts';
 
 /** The service, its store and where its temporary files go. */

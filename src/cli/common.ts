@@ -1,7 +1,7 @@
 import { CliDeliverySink } from '../adapters/files/cli-sink.ts';
 import { describeFailure } from '../bots/shared/messages.ts';
 import type { Requester, RestyleJob } from '../core/job.ts';
-import type { DeliverySink } from '../core/service.ts';
+import type { DeliverySink } from '../core/ports.ts';
 import type { Locale } from '../core/styles.ts';
 import { redact } from '../logger.ts';
 

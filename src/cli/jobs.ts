@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { formatClock, localeFrom } from '../bots/shared/messages.ts';
 import { type AppConfig, loadConfig, loadDotEnv } from '../config.ts';
-import { FairQueue } from '../core/fairness.ts';
 import { isTerminal, type RestyleJob } from '../core/job.ts';
-import { SPEED_RECORD_KEY, SpeedModel, type SpeedRecord } from '../core/speed.ts';
+import { estimateStored } from '../core/queue/estimator.ts';
+import { loadSpeed, SpeedModel } from '../core/speed.ts';
 import { styleById } from '../core/styles.ts';
 import { createLogger } from '../logger.ts';
 import { type CliIo, cliSinks, describeEnd, EXIT, exitCodeFor, UsageError } from './common.ts';
@@ -30,43 +30,26 @@ export interface JobRow {
 }
 
 /** Rows for every stored job, oldest first; positions and ETAs as the queue would serve them. */
-export function jobRows(jobs: readonly RestyleJob[], speed: SpeedModel): JobRow[] {
-  const sorted = [...jobs].sort((a, b) => a.seq - b.seq);
-  const queue = new FairQueue<{ id: string; requesterKey: string }>();
-  for (const job of sorted) {
-    if (job.state.kind === 'waiting') queue.push({ id: job.id, requesterKey: job.requester.key });
-  }
-  const running = sorted.find((job) => job.state.kind === 'submitted');
-  const runningLeftMs =
-    running?.state.kind === 'submitted'
-      ? Math.max(0, speed.expectedMs(running.durationSec) - (Date.now() - running.state.submittedAtMs))
-      : 0;
-  const waitingSec = sorted
-    .filter((job) => job.state.kind === 'waiting')
-    .reduce((sum, job) => sum + job.durationSec, 0);
-  const meanMs = queue.size > 0 ? speed.expectedMs(waitingSec / queue.size) : 0;
-  return sorted.map((job) => {
-    const position = queue.position(job.id);
-    const state = job.state;
-    const taskId =
-      'taskId' in state ? state.taskId : state.kind === 'failed' ? state.failure.taskId : undefined;
-    return {
-      id: job.id,
-      state: state.kind === 'submitted' ? `submitted (${state.remote})` : state.kind,
-      position,
-      etaMs:
-        position !== undefined
-          ? runningLeftMs + (position - 1) * meanMs + speed.expectedMs(job.durationSec)
-          : state.kind === 'submitted'
-            ? runningLeftMs
-            : undefined,
-      taskId,
-      input: String(job.delivery.input ?? job.inputPath),
-      style: styleById(job.styleId)?.slug ?? String(job.styleId),
-      requester: job.requester.key,
-      updatedAt: new Date(job.updatedAtMs).toISOString(),
-    };
-  });
+export function jobRows(jobs: readonly RestyleJob[], speed: SpeedModel, nowMs = Date.now()): JobRow[] {
+  const estimates = estimateStored(jobs, speed, nowMs);
+  return [...jobs]
+    .sort((a, b) => a.seq - b.seq)
+    .map((job) => {
+      const state = job.state;
+      const taskId =
+        'taskId' in state ? state.taskId : state.kind === 'failed' ? state.failure.taskId : undefined;
+      return {
+        id: job.id,
+        state: state.kind === 'submitted' ? `submitted (${state.remote})` : state.kind,
+        position: estimates.get(job.id)?.position,
+        etaMs: estimates.get(job.id)?.etaMs,
+        taskId,
+        input: String(job.delivery.input ?? job.inputPath),
+        style: styleById(job.styleId)?.slug ?? String(job.styleId),
+        requester: job.requester.key,
+        updatedAt: new Date(job.updatedAtMs).toISOString(),
+      };
+    });
 }
 
 /** `restyle jobs`: lists stored jobs with state, position, ETA and task id. */
@@ -89,7 +72,7 @@ export async function jobsCommand(args: readonly string[], io: CliIo): Promise<n
   const store = await createJobStore(config.STORE_URL);
   try {
     const speed = speedFor(config);
-    speed.restore(await store.getRecord<SpeedRecord>(SPEED_RECORD_KEY));
+    await loadSpeed(store, speed);
     const rows = jobRows(await store.list(), speed).filter(
       (row) => all || !['delivered', 'canceled', 'rejected'].includes(row.state),
     );

@@ -1,5 +1,5 @@
 import { describePhase, formatClock } from '../bots/shared/messages.ts';
-import type { JobStatus } from '../core/service.ts';
+import type { JobStatus } from '../core/queue/service.ts';
 import type { Locale } from '../core/styles.ts';
 import type { Phase, ProgressEvent } from '../core/task.ts';
 

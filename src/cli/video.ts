@@ -16,7 +16,7 @@ import { loadConfig, loadDotEnv } from '../config.ts';
 import { RemoteError } from '../core/errors.ts';
 import { isTerminal, type RestyleJob } from '../core/job.ts';
 import { DEFAULT_LIMITS, FIXABLE_CODES, type LimitViolation } from '../core/limits.ts';
-import type { RequestOutcome } from '../core/service.ts';
+import type { RequestOutcome } from '../core/queue/service.ts';
 import { type Locale, parseStyle, STYLES, type Style } from '../core/styles.ts';
 import { createLogger, redact } from '../logger.ts';
 import { CLI_REQUESTER, type CliIo, cliSinks, describeEnd, EXIT, exitCodeFor, UsageError } from './common.ts';

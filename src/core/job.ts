@@ -1,6 +1,7 @@
-import type { FitChange } from './fit.ts';
+import { RemoteError } from './errors.ts';
+import type { FitChange, FitPlan } from './fit.ts';
 import type { LimitViolation } from './limits.ts';
-import type { HostedMedia } from './ports.ts';
+import type { HostedMedia } from './media.ts';
 
 /** Who asked: fairness and per-user caps are keyed by `key` (e.g. `telegram:12345`, `cli:alice`). */
 export interface Requester {
@@ -33,13 +34,21 @@ export type JobState =
   /** Accepted and checked; waiting for the lane. `media` is set once fitted and hosted. */
   | { readonly kind: 'waiting'; readonly media?: HostedMedia | undefined }
   /** Written just before the submit call, so a crash here is known to be ambiguous. */
-  | { readonly kind: 'submitting'; readonly media: HostedMedia; readonly startedAtMs: number }
+  | {
+      readonly kind: 'submitting';
+      readonly media: HostedMedia;
+      readonly startedAtMs: number;
+      /** The lane (DashScope key) submitting it; absent in records written before lanes had ids. */
+      readonly laneId?: string | undefined;
+    }
   /** The remote task exists; its id is saved, it is never submitted again. */
   | {
       readonly kind: 'submitted';
       readonly taskId: string;
       readonly submittedAtMs: number;
       readonly remote: 'pending' | 'running';
+      /** The lane whose key owns the task: only it may poll or cancel it. Absent in older records. */
+      readonly laneId?: string | undefined;
     }
   /** The task succeeded; the result is being fetched. */
   | {
@@ -62,6 +71,7 @@ export type JobState =
   | { readonly kind: 'canceled'; readonly by: string; readonly remote: 'none' | 'canceled' | 'running' }
   | { readonly kind: 'rejected'; readonly violations: readonly LimitViolation[] };
 
+/** The name of a job state. */
 export type JobStateKind = JobState['kind'];
 
 /** States after which nothing more happens to a job. */
@@ -106,7 +116,27 @@ export interface RestyleJob {
   readonly durationSec: number;
   /** What fitting will change (empty when the clip complies as it is). */
   readonly changes: readonly FitChange[];
+  /** How to fit the clip, decided once at intake; absent when it complies (and in older records). */
+  readonly plan?: FitPlan | undefined;
   readonly createdAtMs: number;
   readonly updatedAtMs: number;
   readonly state: JobState;
+}
+
+/** The stored form of a failure: a RemoteError keeps its code and ids, anything else is `internal`. */
+export function failureOf(error: unknown): JobFailure {
+  if (error instanceof RemoteError) {
+    return {
+      kind: error.kind,
+      code: error.code,
+      message: error.message,
+      requestId: error.requestId,
+      taskId: error.taskId,
+    };
+  }
+  return {
+    kind: 'internal',
+    code: 'InternalError',
+    message: error instanceof Error ? error.message : String(error),
+  };
 }

@@ -1,6 +1,7 @@
 import type { FitPlan } from './fit.ts';
-import type { RestyleJob } from './job.ts';
+import type { JobFailure, RestyleJob } from './job.ts';
 import type { ProbeResult } from './limits.ts';
+import type { HostedMedia } from './media.ts';
 
 /** Time, injectable so tests can drive it. */
 export interface Clock {
@@ -31,13 +32,6 @@ export interface VideoProbe {
 export interface Transcoder {
   /** Writes `outputPath` by applying `plan` to `inputPath`; resolves once the file is complete. */
   fit(inputPath: string, outputPath: string, plan: FitPlan, signal?: AbortSignal): Promise<void>;
-}
-
-/** A URL the backend can fetch a local file from. */
-export interface HostedMedia {
-  readonly url: string;
-  /** True for `oss://` URLs that need DashScope's resolve header. */
-  readonly ossResolve: boolean;
 }
 
 /** Turns a local file into a URL the backend can read. */
@@ -130,4 +124,138 @@ export interface JobStore extends RecordStore {
   delete(id: string): Promise<void>;
   /** Releases connections and file handles. */
   close(): Promise<void>;
+}
+
+/** File operations the service needs (hashing inputs, keeping results). */
+export interface ServiceFiles {
+  /** sha256 of a file's bytes, hex. */
+  hash(path: string): Promise<string>;
+  /** Where a job's result is kept until delivered (survives restarts). */
+  resultPath(jobId: string): string;
+  /** Removes a file if it exists. */
+  remove(path: string): Promise<void>;
+  /** True when the file exists. */
+  exists(path: string): Promise<boolean>;
+}
+
+/** What a sink sent, recorded by core right after `deliver` resolves so a result is never sent twice. */
+export interface DeliveryReceipt {
+  /** The platform's id of the message carrying the result, when there is one. */
+  readonly messageId?: string | number | undefined;
+}
+
+/** Hands a finished result to whoever asked, on their platform. */
+export interface DeliverySink {
+  /**
+   * Resolves once the requester has the result (with what was sent, when there is something to
+   * name); rejects when it cannot be handed over. Core never calls it again for a job once it resolved.
+   */
+  deliver(job: RestyleJob, resultPath: string, signal?: AbortSignal): Promise<DeliveryReceipt | undefined>;
+}
+
+/** What a lane is asked to run: plain data, so a lane may live in another process. */
+export type LaneOrder =
+  /** Submit a new task for the hosted media, then follow it to its end. */
+  | {
+      readonly kind: 'submit';
+      readonly jobId: string;
+      readonly media: HostedMedia;
+      readonly styleId: number;
+      readonly fps: number;
+      /** Expected time from submit to the task's end (ETAs, polling). */
+      readonly expectedMs: number;
+    }
+  /** Follow a task this lane submitted before a restart; it is never submitted again. */
+  | {
+      readonly kind: 'follow';
+      readonly jobId: string;
+      readonly taskId: string;
+      readonly submittedAtMs: number;
+      readonly remote: 'pending' | 'running';
+      readonly expectedMs: number;
+    };
+
+/** A new task as reported by a lane, once it exists. */
+export interface LaneTask {
+  readonly taskId: string;
+  readonly submittedAtMs: number;
+  readonly remote: 'pending' | 'running';
+  readonly requestId: string | undefined;
+}
+
+/** How the owner of a run keeps the job's state durable while the lane works. */
+export interface LaneRunHooks {
+  /** Called just before the submit; the lane submits only once it resolves (the ambiguity is on record). */
+  submitting(startedAtMs: number): Promise<void>;
+  /** Called once the task exists; the lane polls only once it resolves (the task id is on record). */
+  submitted(task: LaneTask): Promise<void>;
+  /** Each remote status seen while the task is not yet terminal. */
+  status(remote: 'pending' | 'running'): void;
+}
+
+/** What is known of a run so far; a lane in another process keeps it current from its events. */
+export interface LaneRunRecord {
+  readonly laneId: string;
+  readonly jobId: string;
+  readonly expectedMs: number;
+  readonly taskId: string | undefined;
+  readonly submittedAtMs: number | undefined;
+  readonly remote: 'pending' | 'running' | undefined;
+  /** Who asked the run to stop (a requester key); `undefined` while nobody has. */
+  readonly canceledBy: string | undefined;
+}
+
+/** How a run ended, as a value: expected ends never reject. */
+export type LaneOutcome =
+  | {
+      readonly kind: 'succeeded';
+      readonly taskId: string;
+      readonly outputUrl: string;
+      readonly billedSec: number | undefined;
+      /** Submit to end as measured by this run; `undefined` for a task followed after a restart. */
+      readonly taskMs: number | undefined;
+    }
+  | { readonly kind: 'failed'; readonly failure: JobFailure }
+  /** Stopped on behalf of `by`; `remote` says what became of the task at the backend. */
+  | { readonly kind: 'canceled'; readonly by: string; readonly remote: 'none' | 'canceled' | 'running' }
+  /** The owner is shutting down: the job keeps its saved state and resumes at the next start. */
+  | { readonly kind: 'interrupted' };
+
+/** One job's run on a lane, from submit (or resume) to the task's end. */
+export interface LaneRun {
+  readonly record: LaneRunRecord;
+  /** Resolves with how the run ended; never rejects. */
+  readonly outcome: Promise<LaneOutcome>;
+  /** Asks the run to stop on behalf of `by`; a task still pending is canceled at the backend too. */
+  cancel(by: string): void;
+}
+
+/** A lane's capacity, held by one owner until its run ends or it is released. */
+export interface LaneSlot {
+  /** Starts a run in this slot; the slot frees itself when the run ends. `signal` interrupts (shutdown). */
+  run(order: LaneOrder, hooks: LaneRunHooks, signal: AbortSignal): LaneRun;
+  /** Gives the slot back without running anything. */
+  release(): void;
+}
+
+/**
+ * One remote slot in front of the backend (one DashScope key): one task at a time, submits spaced
+ * out. The queue offers a lane its next job only once the lane has capacity; the lane runs submit →
+ * poll → end with its own backend and answers with a value. Implementations may live in-process
+ * (`InProcessLane`) or elsewhere (a shared queue), as long as orders, records and outcomes are data.
+ */
+export interface Lane {
+  /** Stable id, saved on the job while its task runs, so a task is always followed by the lane that submitted it. */
+  readonly id: string;
+  /** Resolves with a slot once the lane can take a job (free, and its submit spacing passed); rejects when aborted. */
+  acquire(signal: AbortSignal): Promise<LaneSlot>;
+  /**
+   * After a crash between sending a submit and saving its reply: the oldest task this lane created at
+   * or after `sinceMs` whose id is not in `knownTaskIds`, or `undefined` when the submit never arrived.
+   */
+  lostSubmit(
+    sinceMs: number,
+    knownTaskIds: ReadonlySet<string>,
+    signal: AbortSignal,
+  ): Promise<TaskSnapshot | undefined>;
 }

@@ -1,14 +1,30 @@
+import { z } from 'zod';
 import { expectedTaskMs, type ProcessingSpeed } from './poll.ts';
+import type { RecordStore } from './ports.ts';
+import { defineScope, openScope } from './records.ts';
+
+/** The stored form of the speed model: measured task time divided by the configured estimate, and how many tasks taught it. */
+export const SPEED_SCOPE = defineScope({
+  name: 'core.speed',
+  schema: z.object({ factor: z.number().positive(), samples: z.number().int().nonnegative() }),
+  ttlMs: undefined,
+});
 
 /** The stored form of the speed model. */
-export interface SpeedRecord {
-  /** Measured task time divided by the configured estimate. */
-  readonly factor: number;
-  readonly samples: number;
+export type SpeedRecord = z.infer<typeof SPEED_SCOPE.schema>;
+
+/** The one record of the scope: the account's model (one per service, whatever its lanes). */
+const SPEED_RECORD_ID = 'model';
+
+/** Restores `model` from the store, when a record was saved. */
+export async function loadSpeed(store: RecordStore, model: SpeedModel): Promise<void> {
+  model.restore(await openScope(store, SPEED_SCOPE).get(SPEED_RECORD_ID));
 }
 
-/** Store key of the speed model. */
-export const SPEED_RECORD_KEY = 'speed-model';
+/** Saves `model` to the store. */
+export async function saveSpeed(store: RecordStore, model: SpeedModel): Promise<void> {
+  await openScope(store, SPEED_SCOPE).set(SPEED_RECORD_ID, model.toRecord());
+}
 
 /**
  * Measured processing speed as an exponential moving average of "actual task time / configured

@@ -1,7 +1,7 @@
 import { copyFile, mkdir, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { RestyleJob } from '../../core/job.ts';
-import type { DeliverySink } from '../../core/service.ts';
+import type { DeliveryReceipt, DeliverySink } from '../../core/ports.ts';
 
 /** Delivery of command-line jobs: the result is written to the job's `outPath`. */
 export class CliDeliverySink implements DeliverySink {
@@ -11,7 +11,7 @@ export class CliDeliverySink implements DeliverySink {
   ) {}
 
   /** Resolves once the output file is complete (written aside, then renamed into place). */
-  async deliver(job: RestyleJob, resultPath: string): Promise<void> {
+  async deliver(job: RestyleJob, resultPath: string): Promise<DeliveryReceipt> {
     const outPath = job.delivery.outPath;
     if (typeof outPath !== 'string') throw new Error(`job ${job.id} has no output path`);
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
@@ -19,5 +19,6 @@ export class CliDeliverySink implements DeliverySink {
     const partPath = `${outPath}.${job.id}.part`;
     await copyFile(resultPath, partPath);
     await rename(partPath, outPath);
+    return {};
   }
 }

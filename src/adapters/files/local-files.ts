@@ -3,7 +3,7 @@ import { createReadStream, mkdirSync } from 'node:fs';
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { ServiceFiles } from '../../core/service.ts';
+import type { ServiceFiles } from '../../core/ports.ts';
 
 /** Service files on the local disk: results kept under `dataDir/results` until delivered. */
 export class LocalServiceFiles implements ServiceFiles {

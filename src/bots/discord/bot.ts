@@ -121,7 +121,6 @@ export class DiscordBot {
     this.sink = new DiscordDeliverySink({
       rest: this.client.rest,
       tokens: this.tokens,
-      store: options.store,
       probe: options.probe,
       transcoder: options.transcoder,
       files: options.files,

@@ -10,7 +10,7 @@ import {
 } from 'discord.js';
 import { RemoteError } from '../../core/errors.ts';
 import type { RestyleJob } from '../../core/job.ts';
-import type { DeliverySink } from '../../core/service.ts';
+import type { DeliveryReceipt, DeliverySink } from '../../core/ports.ts';
 import { type Locale, STYLES, styleById } from '../../core/styles.ts';
 import { formatMebibytes } from '../shared/chat.ts';
 import type { BotDeps } from '../shared/deps.ts';
@@ -58,7 +58,7 @@ function isTooLarge(error: unknown): boolean {
 
 /** Options of the Discord delivery. */
 export interface DiscordSinkOptions
-  extends Pick<BotDeps, 'store' | 'probe' | 'transcoder' | 'files' | 'tempPath' | 'logger'> {
+  extends Pick<BotDeps, 'probe' | 'transcoder' | 'files' | 'tempPath' | 'logger'> {
   readonly rest: REST;
   readonly tokens: InteractionTokens;
   /** Largest file the bot may post through channel endpoints (10 MiB by default). */
@@ -67,7 +67,6 @@ export interface DiscordSinkOptions
 
 /** A Discord request may carry at most 25 MiB in all; leave room for the JSON part. */
 const MAX_REQUEST_FILE_BYTES = 25 * 1024 * 1024 - 64 * 1024;
-const SENT_TTL_MS = 7 * 24 * 3_600_000;
 
 /** The "another style" select under a result. */
 export function anotherStyleRow(
@@ -99,16 +98,10 @@ export function anotherStyleRow(
 export class DiscordDeliverySink implements DeliverySink {
   constructor(private readonly options: DiscordSinkOptions) {}
 
-  /** Resolves once Discord accepted the message (or had it already). */
-  async deliver(job: RestyleJob, resultPath: string, signal?: AbortSignal): Promise<void> {
+  /** Resolves with the posted message's id once Discord accepted it. */
+  async deliver(job: RestyleJob, resultPath: string, signal?: AbortSignal): Promise<DeliveryReceipt> {
     const delivery = discordDelivery(job);
     if (!delivery) throw new Error(`job ${job.id} has no Discord delivery`);
-    const { store, logger } = this.options;
-    const sentKey = `discord:sent:${job.id}`;
-    if (await store.getRecord(sentKey)) {
-      logger.info('result was posted before a restart; not posting it again', { jobId: job.id });
-      return;
-    }
     const fitter = new UploadFitter({ ...this.options, remove: (path) => this.options.files.remove(path) });
     try {
       let limit = this.limitFor(job.id, delivery);
@@ -119,13 +112,11 @@ export class DiscordDeliverySink implements DeliverySink {
         } catch (error) {
           if (!(error instanceof RemoteError) || error.code !== 'ResultTooLarge') throw error;
           const sent = await this.postLink(job, delivery, limit);
-          await store.setRecord(sentKey, { messageId: sent.id }, SENT_TTL_MS);
-          return;
+          return { messageId: sent.id };
         }
         try {
           const sent = await this.post(job, delivery, upload.path, upload.shrunkFromBytes, limit);
-          await store.setRecord(sentKey, { messageId: sent.id }, SENT_TTL_MS);
-          return;
+          return { messageId: sent.id };
         } catch (error) {
           if (isTooLarge(error) && attempt < 2) {
             // The real limit is lower than we were told: aim below what was refused.

@@ -11,7 +11,7 @@ import {
 } from 'discord.js';
 import { type Delivery, isTerminal, type RestyleJob } from '../../core/job.ts';
 import type { JobStore, Logger } from '../../core/ports.ts';
-import type { JobEvent, RestyleService } from '../../core/service.ts';
+import type { JobEvent, RestyleService } from '../../core/queue/service.ts';
 import { STYLES, type Style, styleById } from '../../core/styles.ts';
 import {
   fitChangesText,

@@ -2,7 +2,7 @@ import { assertNever } from '../../core/errors.ts';
 import type { FitChange } from '../../core/fit.ts';
 import type { JobFailure } from '../../core/job.ts';
 import type { LimitViolation, VideoLimits } from '../../core/limits.ts';
-import type { JobStatus, RequestOutcome } from '../../core/service.ts';
+import type { JobStatus, RequestOutcome } from '../../core/queue/service.ts';
 import { type Locale, STYLES, type Style } from '../../core/styles.ts';
 import {
   describeFailure,

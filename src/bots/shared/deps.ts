@@ -1,6 +1,6 @@
 import type { VideoLimits } from '../../core/limits.ts';
-import type { Downloader, JobStore, Logger, Transcoder, VideoProbe } from '../../core/ports.ts';
-import type { RestyleService, ServiceFiles } from '../../core/service.ts';
+import type { Downloader, JobStore, Logger, ServiceFiles, Transcoder, VideoProbe } from '../../core/ports.ts';
+import type { RestyleService } from '../../core/queue/service.ts';
 
 /** What every chat bot takes from the service it runs in. */
 export interface BotDeps {

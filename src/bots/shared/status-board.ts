@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { isCancelable, isTerminal, type RestyleJob } from '../../core/job.ts';
 import type { Logger, RecordStore } from '../../core/ports.ts';
+import type { JobEvent, RestyleService } from '../../core/queue/service.ts';
 import { defineScope, openScope, type RecordScope } from '../../core/records.ts';
-import type { JobEvent, RestyleService } from '../../core/service.ts';
 import { isFinalView, type StatusView, viewOfStatus } from './chat.ts';
 import { type MessageEditor, ThrottledMessage } from './throttled-message.ts';
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { Delivery, RestyleJob } from '../../core/job.ts';
 import type { LimitViolation } from '../../core/limits.ts';
+import type { JobEvent } from '../../core/queue/service.ts';
 import { defineScope } from '../../core/records.ts';
-import type { JobEvent } from '../../core/service.ts';
 
 /** JSON a platform keeps about a request: where its messages are, how to fetch its clip. Never a secret. */
 const PlatformFields = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));

@@ -124,7 +124,6 @@ export class TelegramBot {
     const limits = this.limits;
     this.sink = new TelegramDeliverySink({
       telegram: api,
-      store: options.store,
       probe: options.probe,
       transcoder: options.transcoder,
       files: options.files,

@@ -3,7 +3,7 @@ import { TelegramError } from 'telegraf';
 import { RemoteError } from '../../core/errors.ts';
 import type { RestyleJob } from '../../core/job.ts';
 import type { VideoFacts } from '../../core/limits.ts';
-import type { DeliverySink } from '../../core/service.ts';
+import type { DeliveryReceipt, DeliverySink } from '../../core/ports.ts';
 import { type Locale, STYLES, styleById } from '../../core/styles.ts';
 import { formatMebibytes } from '../shared/chat.ts';
 import type { BotDeps } from '../shared/deps.ts';
@@ -46,7 +46,7 @@ export function telegramDelivery(job: RestyleJob): TelegramDelivery | undefined 
 
 /** Options of the Telegram delivery. */
 export interface TelegramSinkOptions
-  extends Pick<BotDeps, 'store' | 'probe' | 'transcoder' | 'files' | 'tempPath' | 'logger'> {
+  extends Pick<BotDeps, 'probe' | 'transcoder' | 'files' | 'tempPath' | 'logger'> {
   readonly telegram: Telegram;
   /** Largest upload the Bot API server takes (50 MB in the cloud). */
   readonly maxUploadBytes: number;
@@ -54,26 +54,14 @@ export interface TelegramSinkOptions
   readonly chatActionEveryMs?: number;
 }
 
-const SENT_TTL_MS = 7 * 24 * 3_600_000;
-
-/** Key of the record saying a job's video was sent (so a restart never sends it twice). */
-export function sentRecordKey(jobId: string): string {
-  return `telegram:sent:${jobId}`;
-}
-
 /** Delivers results as a video replying to the original clip, with buttons for another style. */
 export class TelegramDeliverySink implements DeliverySink {
   constructor(private readonly options: TelegramSinkOptions) {}
 
-  /** Resolves once Telegram accepted the video (or had it already); rejects when it cannot be sent. */
-  async deliver(job: RestyleJob, resultPath: string, signal?: AbortSignal): Promise<void> {
+  /** Resolves with the sent message's id once Telegram accepted the video; rejects when it cannot be sent. */
+  async deliver(job: RestyleJob, resultPath: string, signal?: AbortSignal): Promise<DeliveryReceipt> {
     const delivery = telegramDelivery(job);
     if (!delivery) throw new Error(`job ${job.id} has no Telegram delivery`);
-    const { store, logger } = this.options;
-    if (await store.getRecord(sentRecordKey(job.id))) {
-      logger.info('result was sent before a restart; not sending it again', { jobId: job.id });
-      return;
-    }
     const stopAction = this.keepChatAction(delivery);
     const fitter = new UploadFitter({ ...this.options, remove: (path) => this.options.files.remove(path) });
     try {
@@ -82,8 +70,7 @@ export class TelegramDeliverySink implements DeliverySink {
       for (let attempt = 0; ; attempt += 1) {
         try {
           const messageId = await this.send(job, delivery, upload.path, upload.facts, shrunkFromBytes);
-          await store.setRecord(sentRecordKey(job.id), { messageId }, SENT_TTL_MS);
-          return;
+          return { messageId };
         } catch (error) {
           // The server measures differently or has a lower limit than configured: go smaller.
           if (error instanceof TelegramError && error.code === 413 && attempt < 2) {

@@ -3,7 +3,7 @@ import type { InlineKeyboardMarkup } from 'telegraf/types';
 import { type Delivery, isTerminal, type RestyleJob } from '../../core/job.ts';
 import type { VideoLimits } from '../../core/limits.ts';
 import type { JobStore, Logger } from '../../core/ports.ts';
-import type { JobEvent, RestyleService } from '../../core/service.ts';
+import type { JobEvent, RestyleService } from '../../core/queue/service.ts';
 import { STYLES, type Style, styleById } from '../../core/styles.ts';
 import {
   downloadTooLargeText,

@@ -1,0 +1,58 @@
+import { isTerminal, type JobState, type RestyleJob } from '../job.ts';
+import type { Clock, JobStore } from '../ports.ts';
+
+/** The jobs this process knows, each written to the store before anything acts on it. */
+export class JobBook {
+  private readonly jobs = new Map<string, RestyleJob>();
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly clock: Clock,
+  ) {}
+
+  /** A job as last saved by this process. */
+  get(jobId: string): RestyleJob | undefined {
+    return this.jobs.get(jobId);
+  }
+
+  /** Takes a job loaded from the store, without writing it. */
+  adopt(job: RestyleJob): void {
+    this.jobs.set(job.id, job);
+  }
+
+  /** Saves a new job; resolves once it is durable. */
+  async add(job: RestyleJob): Promise<RestyleJob> {
+    await this.store.save(job);
+    this.jobs.set(job.id, job);
+    return job;
+  }
+
+  /** Moves the job (as last saved) to `state`; resolves once that is durable. */
+  async update(jobId: string, state: JobState): Promise<RestyleJob> {
+    const next: RestyleJob = { ...this.require(jobId), state, updatedAtMs: this.clock.now() };
+    this.jobs.set(jobId, next);
+    await this.store.save(next);
+    return next;
+  }
+
+  /** Moves the job to `state` at once in memory and saves it in the background (for minor updates). */
+  touch(jobId: string, state: JobState, onError: (error: unknown) => void): RestyleJob {
+    const next: RestyleJob = { ...this.require(jobId), state };
+    this.jobs.set(jobId, next);
+    this.store.save(next).catch(onError);
+    return next;
+  }
+
+  /** Unfinished jobs of one requester, oldest first. */
+  unfinishedOf(requesterKey: string): RestyleJob[] {
+    return [...this.jobs.values()]
+      .filter((job) => job.requester.key === requesterKey && !isTerminal(job.state))
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  private require(jobId: string): RestyleJob {
+    const job = this.jobs.get(jobId);
+    if (!job) throw new Error(`unknown job ${jobId}`);
+    return job;
+  }
+}

@@ -1,0 +1,214 @@
+import { AbortedError } from '../errors.ts';
+import { failureOf } from '../job.ts';
+import type {
+  Lane,
+  LaneOrder,
+  LaneOutcome,
+  LaneRun,
+  LaneRunHooks,
+  LaneRunRecord,
+  LaneSlot,
+  TaskSnapshot,
+} from '../ports.ts';
+import { awaitTask, type TaskDeps } from '../task.ts';
+
+/** Id of the lane of a single-key service, and of tasks saved before lanes had ids. */
+export const DEFAULT_LANE_ID = 'default';
+
+/** Options of an in-process lane: a backend (one DashScope key) and how to poll it. */
+export interface InProcessLaneOptions extends TaskDeps {
+  readonly id?: string;
+  /** Least time between two submits of this lane (DashScope takes one per second per key). */
+  readonly minSubmitSpacingMs?: number;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+interface Waiter {
+  readonly grant: () => void;
+}
+
+/**
+ * The default lane: one task at a time on one backend, submits at least a second apart, all in
+ * this process. A slot is granted in the order asked for; the run in it submits (or resumes),
+ * polls to the task's end and answers with a value.
+ */
+export class InProcessLane implements Lane {
+  readonly id: string;
+  private readonly spacingMs: number;
+  private held = false;
+  private readonly waiters: Waiter[] = [];
+  private lastSubmitAtMs = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly options: InProcessLaneOptions) {
+    this.id = options.id ?? DEFAULT_LANE_ID;
+    this.spacingMs = options.minSubmitSpacingMs ?? 1_000;
+  }
+
+  /** Resolves with the slot once no run holds it and a second has passed since the last submit. */
+  async acquire(signal: AbortSignal): Promise<LaneSlot> {
+    signal.throwIfAborted();
+    await this.hold(signal);
+    try {
+      const waitMs = this.lastSubmitAtMs + this.spacingMs - this.options.clock.now();
+      if (waitMs > 0) await this.options.clock.sleep(waitMs, signal);
+    } catch (error) {
+      this.free();
+      throw error;
+    }
+    let used = false;
+    return {
+      run: (order, hooks, shutdown) => {
+        if (used) throw new Error(`lane ${this.id}: a slot runs one job`);
+        used = true;
+        return this.start(order, hooks, shutdown);
+      },
+      release: () => {
+        if (used) return;
+        used = true;
+        this.free();
+      },
+    };
+  }
+
+  /** The oldest task the backend created at or after `sinceMs` that no job knows. */
+  async lostSubmit(
+    sinceMs: number,
+    knownTaskIds: ReadonlySet<string>,
+    signal: AbortSignal,
+  ): Promise<TaskSnapshot | undefined> {
+    const recent = await this.options.backend.tasksCreatedSince(sinceMs, signal);
+    return recent.find((task) => !knownTaskIds.has(task.taskId));
+  }
+
+  private hold(signal: AbortSignal): Promise<void> {
+    if (!this.held) {
+      this.held = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(new AbortedError());
+        return;
+      }
+      const waiter: Waiter = {
+        grant: () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        reject(new AbortedError());
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Hands the slot to the next in line, or leaves it free. */
+  private free(): void {
+    const next = this.waiters.shift();
+    if (next) next.grant();
+    else this.held = false;
+  }
+
+  private start(order: LaneOrder, hooks: LaneRunHooks, shutdown: AbortSignal): LaneRun {
+    const record: Mutable<LaneRunRecord> = {
+      laneId: this.id,
+      jobId: order.jobId,
+      expectedMs: order.expectedMs,
+      taskId: order.kind === 'follow' ? order.taskId : undefined,
+      submittedAtMs: order.kind === 'follow' ? order.submittedAtMs : undefined,
+      remote: order.kind === 'follow' ? order.remote : undefined,
+      canceledBy: undefined,
+    };
+    const canceled = new AbortController();
+    let ended = false;
+    const outcome = this.execute(order, hooks, record, canceled.signal, shutdown).finally(() => {
+      ended = true;
+      this.free();
+    });
+    return {
+      record,
+      outcome,
+      cancel: (by) => {
+        if (ended || record.canceledBy !== undefined) return;
+        record.canceledBy = by;
+        canceled.abort(new AbortedError(`canceled by ${by}`));
+      },
+    };
+  }
+
+  private async execute(
+    order: LaneOrder,
+    hooks: LaneRunHooks,
+    record: Mutable<LaneRunRecord>,
+    canceled: AbortSignal,
+    shutdown: AbortSignal,
+  ): Promise<LaneOutcome> {
+    const { backend, clock } = this.options;
+    const signal = AbortSignal.any([canceled, shutdown]);
+    try {
+      if (order.kind === 'submit') {
+        signal.throwIfAborted();
+        await hooks.submitting(clock.now());
+        signal.throwIfAborted();
+        this.lastSubmitAtMs = clock.now();
+        // The submit is never aborted half-way: a task created by a call we gave up on would be
+        // billed and unknown. Cancellation takes effect right after, with the task id in hand.
+        const task = await backend.submit({ media: order.media, styleId: order.styleId, fps: order.fps });
+        record.taskId = task.taskId;
+        record.submittedAtMs = clock.now();
+        record.remote = task.status === 'running' ? 'running' : 'pending';
+        await hooks.submitted({
+          taskId: task.taskId,
+          submittedAtMs: record.submittedAtMs,
+          remote: record.remote,
+          requestId: task.requestId,
+        });
+      }
+      const submittedAtMs = record.submittedAtMs!;
+      const done = await awaitTask(this.options, record.taskId!, {
+        submittedAtMs,
+        expectedMs: order.expectedMs,
+        signal,
+        onStatus: (snapshot) => {
+          record.remote = snapshot.status === 'running' ? 'running' : 'pending';
+          hooks.status(record.remote);
+        },
+      });
+      return {
+        kind: 'succeeded',
+        taskId: done.taskId,
+        outputUrl: done.outputUrl,
+        billedSec: done.billedSec,
+        // A task resumed after a restart would count the downtime as processing time.
+        taskMs: order.kind === 'submit' ? clock.now() - submittedAtMs : undefined,
+      };
+    } catch (error) {
+      if (canceled.aborted) return this.cancelTask(record);
+      if (shutdown.aborted) return { kind: 'interrupted' };
+      return { kind: 'failed', failure: failureOf(error) };
+    }
+  }
+
+  /** Cancels a task that is still pending at the backend; a running one cannot be. */
+  private async cancelTask(record: LaneRunRecord): Promise<LaneOutcome> {
+    const by = record.canceledBy ?? 'unknown';
+    const { taskId } = record;
+    if (taskId === undefined) return { kind: 'canceled', by, remote: 'none' };
+    if (record.remote === 'running') return { kind: 'canceled', by, remote: 'running' };
+    try {
+      await this.options.backend.cancel(taskId, AbortSignal.timeout(5_000));
+      return { kind: 'canceled', by, remote: 'canceled' };
+    } catch (error) {
+      this.options.logger.warn('could not cancel the task', {
+        jobId: record.jobId,
+        taskId,
+        error: String(error),
+      });
+      return { kind: 'canceled', by, remote: 'running' };
+    }
+  }
+}
