@@ -98,6 +98,8 @@ export class DiscordBot {
   constructor(private readonly options: DiscordBotOptions) {
     this.background = new BackgroundWork(options.logger, 'discord', describeError);
     this.client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: options.apiRoot } });
+    // Status edits of resumed jobs start before the gateway login, which would set the token only then.
+    this.client.rest.setToken(options.token);
     this.client.on(Events.InteractionCreate, (interaction) => {
       this.onInteraction(interaction).catch((error: unknown) => {
         // The one error boundary: log with who asked, answer kindly if we still can.

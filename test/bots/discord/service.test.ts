@@ -208,6 +208,9 @@ describe('the Discord bot inside the service', () => {
       expect(dashscope.submits().filter((r) => r.status === 200).length).toBe(submits + 1);
       second.child.kill('SIGTERM');
       await once(second.child, 'exit');
+    } catch (error) {
+      console.log(first.output(), '\n-----\n', second?.output());
+      throw error;
     } finally {
       discord.options.cdnDelayMs = 0;
       first.child.kill('SIGKILL');
