@@ -347,8 +347,9 @@ async function main(): Promise<number> {
           }
           if (event) {
             const [min, max] = KILL_DELAY_MS[target];
-            killAt = Date.now() + rngKills.between(min, max);
-            trigger = `${event.what} (+${Math.round(killAt - Date.now())} ms)`;
+            const wait = rngKills.between(min, max);
+            killAt = Date.now() + wait;
+            trigger = `${event.what} (+${Math.round(wait)} ms)`;
           }
         }
       }
