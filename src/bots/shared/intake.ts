@@ -74,7 +74,7 @@ export class ChatIntake {
    * acknowledges it, and goes on in the background. Resolves once the requester was answered.
    */
   async accept(request: ChatRequest): Promise<AcceptOutcome> {
-    if (this.inFlight.has(request.id) || (await this.records.get(request.id))) return 'duplicate';
+    if (this.inFlight.has(request.id)) return 'duplicate';
     const record: IntakeRecord = {
       id: request.id,
       platform: this.surface.platform,
@@ -89,14 +89,26 @@ export class ChatIntake {
       downloaded: false,
       createdAtMs: this.now(),
     };
-    const refusal = await this.refusalFor(record);
-    if (refusal) {
-      await this.surface.notify(record, refusal);
+    // The place is held before anything is awaited, so a burst from one person counts itself.
+    const ahead = this.pendingFor(record.requester.key);
+    const capRefusal = this.capRefusal(record, ahead);
+    if (capRefusal) {
+      await this.surface.notify(record, capRefusal);
       return 'answered';
     }
-    // From here the request counts against the person's cap and quota, and is durable.
     this.inFlight.set(record.id, record);
     try {
+      if (await this.records.get(record.id)) {
+        this.inFlight.delete(record.id);
+        return 'duplicate';
+      }
+      const quotaRefusal = await this.quotaRefusal(record, ahead);
+      if (quotaRefusal) {
+        this.inFlight.delete(record.id);
+        await this.surface.notify(record, quotaRefusal);
+        return 'answered';
+      }
+      // Durable before the requester hears anything: a crash from here on is finished by `resume`.
       await this.records.set(record.id, record);
       const acknowledged = { ...record, address: await this.surface.notify(record, { kind: 'checking' }) };
       this.inFlight.set(record.id, acknowledged);
@@ -164,20 +176,22 @@ export class ChatIntake {
     await this.background.settled();
   }
 
-  /** Why the request cannot be taken now, or `undefined`. Counts requests still being checked. */
-  private async refusalFor(record: IntakeRecord): Promise<IntakeNotice | undefined> {
-    const { quota, service } = this.options;
-    const key = record.requester.key;
-    const left = await quota.left(key);
-    if (left !== undefined && left - this.pendingFor(key) <= 0) {
-      return { kind: 'quota-used', perDay: quota.perDay, resetInMs: quota.resetInMs() };
-    }
+  /** A refusal when the person has as many clips waiting or being checked as the cap allows. */
+  private capRefusal(record: IntakeRecord, ahead: number): IntakeNotice | undefined {
     const cap = this.options.maxWaitingPerUser;
-    const waiting = service.jobsOf(key).filter((job) => job.state.kind === 'waiting').length;
-    if (!record.requester.operator && waiting + this.pendingFor(key) >= cap) {
-      return { kind: 'refused', reason: 'user-cap', limit: cap };
-    }
-    return undefined;
+    if (record.requester.operator) return undefined;
+    const waiting = this.options.service
+      .jobsOf(record.requester.key)
+      .filter((job) => job.state.kind === 'waiting').length;
+    return waiting + ahead >= cap ? { kind: 'refused', reason: 'user-cap', limit: cap } : undefined;
+  }
+
+  /** A refusal when today's quota is used up, counting the person's clips still being checked. */
+  private async quotaRefusal(record: IntakeRecord, ahead: number): Promise<IntakeNotice | undefined> {
+    const { quota } = this.options;
+    const left = await quota.left(record.requester.key);
+    if (left === undefined || left - ahead > 0) return undefined;
+    return { kind: 'quota-used', perDay: quota.perDay, resetInMs: quota.resetInMs() };
   }
 
   /** Download → request → answer, for a recorded request; every ending removes the record. */

@@ -5,7 +5,7 @@ import { SENT_SCOPE } from '../../../src/core/queue/delivery.ts';
 import { RestyleService } from '../../../src/core/queue/service.ts';
 import { openScope } from '../../../src/core/records.ts';
 import { MemoryJobStore } from '../../fakes/memory-store.ts';
-import { type Fakes, fakeDeps, makeFakes, RecordingSink, until } from './fakes.ts';
+import { type Fakes, fakeDeps, makeFakes, RecordingSink, until } from '../../fakes/queue.ts';
 
 /** A store whose process "dies" when it is about to save `delivered`: that write never lands. */
 class DyingStore extends MemoryJobStore {

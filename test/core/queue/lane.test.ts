@@ -4,7 +4,15 @@ import type { LaneOrder, LaneRunHooks } from '../../../src/core/ports.ts';
 import { InProcessLane } from '../../../src/core/queue/lane.ts';
 import { RestyleService } from '../../../src/core/queue/service.ts';
 import { silentLogger } from '../../../src/logger.ts';
-import { FakeBackend, fakeDeps, ManualClock, makeFakes, QUICK_POLL, settle, until } from './fakes.ts';
+import {
+  FakeBackend,
+  fakeDeps,
+  ManualClock,
+  makeFakes,
+  QUICK_POLL,
+  settle,
+  until,
+} from '../../fakes/queue.ts';
 
 const media = { url: 'oss://media.test/in.mp4', ossResolve: true };
 

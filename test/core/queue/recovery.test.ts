@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { JobState, Requester, RestyleJob } from '../../../src/core/job.ts';
 import { RestyleService, type ServiceDeps } from '../../../src/core/queue/service.ts';
 import { SpeedModel } from '../../../src/core/speed.ts';
-import { type Fakes, fakeDeps, makeFakes, until } from './fakes.ts';
+import { type Fakes, fakeDeps, makeFakes, until } from '../../fakes/queue.ts';
 
 const alice: Requester = { key: 'test:alice' };
 const bob: Requester = { key: 'test:bob' };

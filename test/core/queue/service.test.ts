@@ -3,7 +3,7 @@ import { RemoteError } from '../../../src/core/errors.ts';
 import type { Requester } from '../../../src/core/job.ts';
 import { type RequestOutcome, RestyleService, type ServiceDeps } from '../../../src/core/queue/service.ts';
 import { SpeedModel } from '../../../src/core/speed.ts';
-import { type Fakes, fakeDeps, ManualClock, makeFakes, settle, until } from './fakes.ts';
+import { type Fakes, fakeDeps, ManualClock, makeFakes, settle, until } from '../../fakes/queue.ts';
 
 const alice: Requester = { key: 'test:alice' };
 const bob: Requester = { key: 'test:bob' };

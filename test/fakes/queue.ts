@@ -1,12 +1,12 @@
 // In-memory ports for the queue's tests: a backend whose tasks the test moves along, a probe that
 // answers from a table, files that exist only as names, a sink that records what it was handed,
 // and a manual clock. Core runs on them as on the real adapters, without a network or ffmpeg.
-import { AbortedError, RemoteError } from '../../../src/core/errors.ts';
-import type { FitPlan } from '../../../src/core/fit.ts';
-import type { RestyleJob } from '../../../src/core/job.ts';
-import { DEFAULT_LIMITS, type ProbeResult, type VideoFacts } from '../../../src/core/limits.ts';
-import type { HostedMedia } from '../../../src/core/media.ts';
-import type { PollScheduleOptions } from '../../../src/core/poll.ts';
+import { AbortedError, RemoteError } from '../../src/core/errors.ts';
+import type { FitPlan } from '../../src/core/fit.ts';
+import type { RestyleJob } from '../../src/core/job.ts';
+import { DEFAULT_LIMITS, type ProbeResult, type VideoFacts } from '../../src/core/limits.ts';
+import type { HostedMedia } from '../../src/core/media.ts';
+import type { PollScheduleOptions } from '../../src/core/poll.ts';
 import type {
   Clock,
   DeliveryReceipt,
@@ -20,13 +20,13 @@ import type {
   TaskStatus,
   Transcoder,
   VideoProbe,
-} from '../../../src/core/ports.ts';
-import { InProcessLane } from '../../../src/core/queue/lane.ts';
-import type { ServiceDeps } from '../../../src/core/queue/service.ts';
-import { SpeedModel } from '../../../src/core/speed.ts';
-import { silentLogger } from '../../../src/logger.ts';
-import { MemoryJobStore } from '../../fakes/memory-store.ts';
-import { compliantFacts } from '../../helpers/facts.ts';
+} from '../../src/core/ports.ts';
+import { InProcessLane } from '../../src/core/queue/lane.ts';
+import type { ServiceDeps } from '../../src/core/queue/service.ts';
+import { SpeedModel } from '../../src/core/speed.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { compliantFacts } from '../helpers/facts.ts';
+import { MemoryJobStore } from './memory-store.ts';
 
 /** Lets pending promise chains run (one macrotask turn, a few times); no wall-clock wait. */
 export async function settle(turns = 5): Promise<void> {
