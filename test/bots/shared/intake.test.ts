@@ -244,7 +244,7 @@ describe('the chat intake', () => {
 
   it('counts clips still being checked against the daily quota, and spends it once queued', async () => {
     const { intake, surface, store } = await rig({ quota: 1 });
-    let open = () => undefined as void;
+    let open: () => void = () => undefined;
     surface.gate = new Promise<void>((resolve) => {
       open = resolve;
     });
