@@ -247,7 +247,7 @@ async function main(): Promise<number> {
       QUEUE_MAX_WAITING_PER_USER: String(MAX_OPEN_PER_USER + 1),
       FFMPEG_PATH: binaries.ffmpeg,
       FFPROBE_PATH: binaries.ffprobe,
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: process.env.SOAK_LOG_LEVEL ?? 'info',
       ...(telegram
         ? {
             TELEGRAM_BOT_TOKEN: telegram.token,

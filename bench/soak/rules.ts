@@ -6,6 +6,11 @@
 export type TextVerdict =
   /** ✅ — the restyled video was (said to be) delivered. */
   | 'done'
+  /**
+   * ✅ with "Send again": a restart cut the hand-over short where the platform cannot say whether
+   * the video arrived; the status says so and offers it again. True with or without the video.
+   */
+  | 'uncertain'
   /** ❌ — the job failed, with the reason. */
   | 'failed'
   /** 🚫 — the job was canceled. */
@@ -26,7 +31,8 @@ const REFUSED =
 
 /**
  * Classifies a message text. The first of these that applies wins:
- *  1. starts with ✅ / ❌ / 🚫 → done / failed / canceled (the final status views);
+ *  1. starts with ✅ / ❌ / 🚫 → done / failed / canceled (the final status views); a ✅ that
+ *     offers to send the video again → uncertain;
  *  2. asks to send or try again (`again`, `retry`, 重新发送, 再试 …) → resend;
  *  3. names a refusal (a broken limit, "N clips waiting", "queue is full", a quota, a too-big file) → refused;
  *  4. starts with 🔎 ⏳ 🚀 🎨 📤 → in-progress;
@@ -36,7 +42,7 @@ const REFUSED =
  */
 export function verdictOf(text: string | undefined): TextVerdict {
   const t = (text ?? '').trim();
-  if (t.startsWith('✅')) return 'done';
+  if (t.startsWith('✅')) return RESEND.test(t) ? 'uncertain' : 'done';
   if (t.startsWith('❌')) return 'failed';
   if (t.startsWith('🚫')) return 'canceled';
   if (RESEND.test(t)) return 'resend';
@@ -50,7 +56,7 @@ export const FAILURE_FINALS: ReadonlySet<TextVerdict> = new Set(['failed', 'canc
 
 /** A final verdict of a status message (✅, ❌, 🚫, or an explicit resend/refusal in its place). */
 export function isFinalVerdict(verdict: TextVerdict): boolean {
-  return verdict === 'done' || FAILURE_FINALS.has(verdict);
+  return verdict === 'done' || verdict === 'uncertain' || FAILURE_FINALS.has(verdict);
 }
 
 /** What the soak concludes about one acknowledged request. */
@@ -93,7 +99,7 @@ export function judge(input: {
   if (input.videos > 0) end = 'delivered';
   else if (all.includes('failed')) end = 'failed';
   else if (all.includes('canceled')) end = 'canceled';
-  else if (all.includes('resend')) end = 'resend';
+  else if (all.includes('resend') || all.includes('uncertain')) end = 'resend';
   else if (all.includes('refused')) end = 'refused';
   let stale: string | undefined;
   if (input.loading) stale = 'still "thinking…" (deferred, never answered)';
@@ -101,7 +107,8 @@ export function judge(input: {
     if (stale) break;
     const text = firstLine(input.statusTexts[i]);
     if (!isFinalVerdict(verdict)) stale = `status not final: "${text}"`;
-    else if (input.videos > 0 && verdict !== 'done') stale = `video delivered but status says "${text}"`;
+    else if (input.videos > 0 && verdict !== 'done' && verdict !== 'uncertain')
+      stale = `video delivered but status says "${text}"`;
     else if (input.videos === 0 && verdict === 'done') stale = `status says done but no video: "${text}"`;
   }
   return { videos: input.videos, end, lost: end === undefined, duplicated: input.videos > 1, stale };

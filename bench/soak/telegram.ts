@@ -5,14 +5,14 @@ import type { FakeCall, FakeTelegram } from '../../test/fakes/telegram/server.ts
 import type { Chat, Message, User } from '../../test/fakes/telegram/types.ts';
 import type { ClipFactory } from './clips.ts';
 import type { AnalysisContext, Defect, Platform, PlatformReport, RequestLine } from './platform.ts';
-import { FAILURE_FINALS, firstLine, judge, verdictOf } from './rules.ts';
+import { firstLine, isFinalVerdict, judge, verdictOf } from './rules.ts';
 import type { Rng } from './service.ts';
 import { billed, dashscopeSteps, type Step, stepLines, whereItStopped } from './trace.ts';
 
 type Kind = 'caption' | 'picker' | 'group';
 const KINDS: readonly Kind[] = ['caption', 'picker', 'group'];
 /** Verdicts of texts that only a status message shows. */
-const STATUS_VERDICTS = new Set(['in-progress', 'done', 'failed', 'canceled']);
+const STATUS_VERDICTS = new Set(['in-progress', 'done', 'uncertain', 'failed', 'canceled']);
 
 interface TgRequest {
   readonly id: number;
@@ -113,7 +113,7 @@ export class TelegramUsers implements Platform {
     return this.replies(request).some((m) => {
       if (m.media) return true;
       const verdict = verdictOf(m.text);
-      return verdict === 'done' || FAILURE_FINALS.has(verdict);
+      return isFinalVerdict(verdict);
     });
   }
 

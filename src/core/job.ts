@@ -66,7 +66,14 @@ export type JobState =
       /** Where DashScope keeps the result (for about 24 h): a link to offer when it cannot be uploaded. */
       readonly outputUrl?: string;
     }
-  | { readonly kind: 'delivered'; readonly taskId: string; readonly cached: boolean; readonly atMs: number }
+  | {
+      readonly kind: 'delivered';
+      readonly taskId: string;
+      readonly cached: boolean;
+      readonly atMs: number;
+      /** A crash interrupted the hand-over and the platform could not tell whether it arrived. */
+      readonly uncertain?: boolean;
+    }
   | { readonly kind: 'failed'; readonly failure: JobFailure }
   | { readonly kind: 'canceled'; readonly by: string; readonly remote: 'none' | 'canceled' | 'running' }
   | { readonly kind: 'rejected'; readonly violations: readonly LimitViolation[] };

@@ -142,6 +142,11 @@ export interface ServiceFiles {
 export interface DeliveryReceipt {
   /** The platform's id of the message carrying the result, when there is one. */
   readonly messageId?: string | number | undefined;
+  /**
+   * The platform cannot tell whether an interrupted hand-over reached the requester, and nothing
+   * was sent again: the requester is told so and offered the result again.
+   */
+  readonly uncertain?: boolean | undefined;
 }
 
 /** Hands a finished result to whoever asked, on their platform. */
@@ -149,8 +154,25 @@ export interface DeliverySink {
   /**
    * Resolves once the requester has the result (with what was sent, when there is something to
    * name); rejects when it cannot be handed over. Core never calls it again for a job once it resolved.
+   * `beforeSend` is awaited right before the call the platform cannot take back (the upload), so
+   * a crash after it is known to have left the hand-over in doubt.
    */
-  deliver(job: RestyleJob, resultPath: string, signal?: AbortSignal): Promise<DeliveryReceipt | undefined>;
+  deliver(
+    job: RestyleJob,
+    resultPath: string,
+    signal?: AbortSignal,
+    beforeSend?: () => Promise<void>,
+  ): Promise<DeliveryReceipt | undefined>;
+  /**
+   * A hand-over a crash interrupted: the platform may have accepted the result already. Resolves
+   * with the message found, or sent when there is none; a platform that cannot look resolves with
+   * an `uncertain` receipt rather than send twice. Without it, core calls `deliver` again.
+   */
+  resumeInterrupted?(
+    job: RestyleJob,
+    resultPath: string,
+    signal?: AbortSignal,
+  ): Promise<DeliveryReceipt | undefined>;
 }
 
 /** What a lane is asked to run: plain data, so a lane may live in another process. */

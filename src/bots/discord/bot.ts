@@ -17,7 +17,7 @@ import type { Requester, RestyleJob } from '../../core/job.ts';
 import { defineScope, openScope, type RecordScope } from '../../core/records.ts';
 import { type Locale, parseStyle, STYLES, type Style, styleById } from '../../core/styles.ts';
 import { BackgroundWork } from '../shared/background.ts';
-import { statusText, stylesText } from '../shared/chat.ts';
+import { stylesText } from '../shared/chat.ts';
 import { videoExtension } from '../shared/clip-files.ts';
 import type { BotDeps, BotSettings } from '../shared/deps.ts';
 import { ChatIntake } from '../shared/intake.ts';
@@ -282,10 +282,7 @@ export class DiscordBot {
     const style = parseStyle(interaction.values[0] ?? '') ?? STYLES[0];
     const t = TEXT[person.locale];
     if (action?.kind === 'pick') {
-      await interaction.update({
-        content: statusText({ kind: 'checking' }, style, person.locale),
-        components: [],
-      });
+      await interaction.update({ content: t.checkingHere, components: [] });
       const pick = await this.picks.get(action.ref);
       if (!pick || !(await this.clips.get(pick.clipId))) {
         await interaction.editReply({ content: t.pickExpired, components: [] });
@@ -325,10 +322,7 @@ export class DiscordBot {
     }
     if (action?.kind === 'fit') {
       const style = styleById(action.styleId)!;
-      await interaction.update({
-        content: statusText({ kind: 'checking' }, style, person.locale),
-        components: [],
-      });
+      await interaction.update({ content: t.checkingHere, components: [] });
       await this.startFromKept(interaction, person, action.ref, style, true);
       return;
     }

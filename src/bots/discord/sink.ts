@@ -99,7 +99,12 @@ export class DiscordDeliverySink implements DeliverySink {
   constructor(private readonly options: DiscordSinkOptions) {}
 
   /** Resolves with the posted message's id once Discord accepted it. */
-  async deliver(job: RestyleJob, resultPath: string, signal?: AbortSignal): Promise<DeliveryReceipt> {
+  async deliver(
+    job: RestyleJob,
+    resultPath: string,
+    signal?: AbortSignal,
+    beforeSend?: () => Promise<void>,
+  ): Promise<DeliveryReceipt> {
     const delivery = discordDelivery(job);
     if (!delivery) throw new Error(`job ${job.id} has no Discord delivery`);
     const fitter = new UploadFitter({ ...this.options, remove: (path) => this.options.files.remove(path) });
@@ -111,10 +116,12 @@ export class DiscordDeliverySink implements DeliverySink {
           upload = await fitter.fit(resultPath, limit, signal);
         } catch (error) {
           if (!(error instanceof RemoteError) || error.code !== 'ResultTooLarge') throw error;
+          await beforeSend?.();
           const sent = await this.postLink(job, delivery, limit);
           return { messageId: sent.id };
         }
         try {
+          await beforeSend?.();
           const sent = await this.post(job, delivery, upload.path, upload.shrunkFromBytes, limit);
           return { messageId: sent.id };
         } catch (error) {
@@ -133,6 +140,49 @@ export class DiscordDeliverySink implements DeliverySink {
     } finally {
       await fitter.release();
     }
+  }
+
+  /**
+   * A crash came between posting the result and recording it: the channel shows whether it
+   * arrived (the bot reads its own messages after the status), and it is posted only when not.
+   */
+  async resumeInterrupted(
+    job: RestyleJob,
+    resultPath: string,
+    signal?: AbortSignal,
+  ): Promise<DeliveryReceipt> {
+    const delivery = discordDelivery(job);
+    if (!delivery) throw new Error(`job ${job.id} has no Discord delivery`);
+    const found = await this.findPosted(job, delivery).catch((error: unknown) => {
+      this.options.logger.warn('could not look for a result posted before a restart', {
+        jobId: job.id,
+        error: String(error),
+      });
+      return undefined;
+    });
+    if (found) {
+      this.options.logger.info('the result was posted before a restart; not posting it again', {
+        jobId: job.id,
+      });
+      return { messageId: found.id };
+    }
+    return this.deliver(job, resultPath, signal);
+  }
+
+  /** The bot's result message for the job in its channel after the status, if there is one. */
+  private async findPosted(job: RestyleJob, delivery: DiscordDelivery): Promise<APIMessage | undefined> {
+    const messages = (await this.options.rest.get(Routes.channelMessages(delivery.channelId), {
+      query: new URLSearchParams({ after: delivery.statusId, limit: '100' }),
+    })) as APIMessage[];
+    const style = styleById(job.styleId) ?? STYLES[0];
+    const head = TEXT[delivery.locale].resultFor(`<@${delivery.userId}>`, style.names[delivery.locale]);
+    const again = encodeCustomId({ kind: 'again', ref: delivery.clipId });
+    return messages.find(
+      (message) =>
+        message.author.bot === true &&
+        message.content.split('\n')[0] === head &&
+        JSON.stringify(message.components ?? []).includes(again),
+    );
   }
 
   private limitFor(jobId: string, delivery: DiscordDelivery): number {

@@ -7,6 +7,7 @@ import {
   DiscordAPIError,
   type REST,
   Routes,
+  SnowflakeUtil,
   type StringSelectMenuInteraction,
 } from 'discord.js';
 import { type Delivery, isTerminal, type RestyleJob } from '../../core/job.ts';
@@ -121,14 +122,17 @@ export class DiscordSurface implements ChatSurface {
       }
       if (starter) {
         // A deferred reply turns into whatever comes first: settle it, so the status is a message of its own.
-        await starter.editReply({ content, components: [] });
+        // A pointer, not a status: after a restart this private answer can no longer be edited.
+        await starter.editReply({ content: TEXT[request.locale].checkingHere, components: [] });
         const status = await starter.followUp({
           content: `${content} · ${who}`,
           allowedMentions: { parse: [] },
         });
         return { ...address, statusId: status.id, channelId: status.channelId };
       }
-      const status = await this.post(channelId, `${content} · ${who}`);
+      // A restart came between posting the status and recording it: the channel still has it.
+      const posted = await this.findStatus(channelId, `${content} · ${who}`, request.createdAtMs);
+      const status = posted ?? (await this.post(channelId, `${content} · ${who}`));
       return { ...address, statusId: status.id };
     }
     const { content, components } = this.noticeMessage(request, notice);
@@ -334,6 +338,19 @@ export class DiscordSurface implements ChatSurface {
     await this.options.rest.patch(Routes.channelMessage(meta.delivery.channelId, meta.delivery.statusId), {
       body,
     });
+  }
+
+  /** The bot's status message with exactly this text, posted since the request began. */
+  private async findStatus(
+    channelId: string,
+    content: string,
+    sinceMs: number,
+  ): Promise<APIMessage | undefined> {
+    const after = SnowflakeUtil.generate({ timestamp: sinceMs - 1_000 }).toString();
+    const messages = (await this.options.rest
+      .get(Routes.channelMessages(channelId), { query: new URLSearchParams({ after, limit: '100' }) })
+      .catch(() => [])) as APIMessage[];
+    return messages.find((message) => message.author.bot === true && message.content === content);
   }
 
   private async post(channelId: string, content: string, mention: string[] = []): Promise<APIMessage> {

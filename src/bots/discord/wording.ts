@@ -54,6 +54,7 @@ export const TEXT = {
     notVideo: (what: string) =>
       `That attachment is not a video (${what}). Attach a clip (MP4, MOV, MKV, AVI, …).`,
     queuedHere: '✅ Queued — the status is below, in the channel.',
+    checkingHere: '👀 Got it — checking your clip; its status is below, in the channel.',
     downloadFailed: "I couldn't download the attachment from Discord. Please try again.",
     interrupted:
       'The bot restarted while fetching this clip and cannot fetch it again. Please run /restyle with it again.',
@@ -79,6 +80,7 @@ export const TEXT = {
     noVideo: '这条消息没有可以重绘的视频附件。',
     notVideo: (what: string) => `这个附件不是视频（${what}）。请附上视频（MP4、MOV、MKV、AVI 等）。`,
     queuedHere: '✅ 已排队，进度显示在频道中。',
+    checkingHere: '👀 收到，正在检查视频，进度显示在频道中。',
     downloadFailed: '无法从 Discord 下载附件，请重试。',
     interrupted: '机器人在获取这段视频时重启了，无法再次获取。请重新使用 /restyle。',
     tooBigToFetch: (size: string, max: string) => `文件大小 ${size}，最多只能处理 ${max}。`,

@@ -61,8 +61,11 @@ type ClipRecord = z.infer<typeof ClipRecordSchema>;
 
 /** Clips, for a week of "another style" buttons. */
 const CLIPS = defineScope({ name: 'telegram.clip', schema: ClipRecordSchema, ttlMs: 7 * 24 * 3_600_000 });
-/** Pickers and rejections whose buttons already started a job (`<chat>:<message>`), kept with the clips. */
-const CLAIMS = defineScope({ name: 'telegram.claim', schema: z.literal(true), ttlMs: 7 * 24 * 3_600_000 });
+/**
+ * Pickers and rejections whose buttons already started a job (`<chat>:<message>`), with the request
+ * that did: the same tap delivered again after a crash goes on, another tap does not.
+ */
+const CLAIMS = defineScope({ name: 'telegram.claim', schema: z.string(), ttlMs: 7 * 24 * 3_600_000 });
 
 /** Who taps or writes: enough to decide, answer and log. */
 interface Person {
@@ -109,9 +112,9 @@ export class TelegramBot {
   private readonly surface: TelegramSurface;
   private readonly intake: ChatIntake;
   private readonly clips: RecordScope<ClipRecord>;
-  private readonly claims: RecordScope<true>;
+  private readonly claims: RecordScope<string>;
   /** Claims made in this process, so two taps in one batch of updates cannot both pass. */
-  private readonly claimedHere = new Set<string>();
+  private readonly claimedHere = new Map<string, string>();
   private readonly background: BackgroundWork;
 
   constructor(private readonly options: TelegramBotOptions) {
@@ -361,13 +364,17 @@ export class TelegramBot {
     }
     // A picker (or a rejection) turns into one job's status message: a second tap, or a tap on
     // another of its buttons before the buttons vanished, must not start a second job there.
-    if (action.kind !== 'again' && !(await this.claim(`${message.chat.id}:${message.message_id}`))) {
+    const requestId = `telegram-${updateId}`;
+    if (
+      action.kind !== 'again' &&
+      !(await this.claim(`${message.chat.id}:${message.message_id}`, requestId))
+    ) {
       await answer(t.alreadyStarted);
       return;
     }
     await answer(t.pickedStyle(style.names[person.locale]));
     await this.startRequest({
-      requestId: `telegram-${updateId}`,
+      requestId,
       clipId: action.clipId,
       record,
       person,
@@ -378,13 +385,15 @@ export class TelegramBot {
     });
   }
 
-  /** True for the first claim of a picker, in this process or before a restart. */
-  private async claim(key: string): Promise<boolean> {
-    if (this.claimedHere.has(key)) return false;
-    this.claimedHere.add(key);
-    if (this.claimedHere.size > 10_000) this.claimedHere.delete(this.claimedHere.values().next().value!);
-    if (await this.claims.get(key)) return false;
-    await this.claims.set(key, true);
+  /** True for the request that claims a picker first, in this process or before a restart. */
+  private async claim(key: string, requestId: string): Promise<boolean> {
+    const here = this.claimedHere.get(key);
+    if (here !== undefined) return here === requestId;
+    this.claimedHere.set(key, requestId);
+    if (this.claimedHere.size > 10_000) this.claimedHere.delete(this.claimedHere.keys().next().value!);
+    const stored = await this.claims.get(key);
+    if (stored !== undefined) return stored === requestId;
+    await this.claims.set(key, requestId);
     return true;
   }
 

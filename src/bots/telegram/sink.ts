@@ -59,7 +59,12 @@ export class TelegramDeliverySink implements DeliverySink {
   constructor(private readonly options: TelegramSinkOptions) {}
 
   /** Resolves with the sent message's id once Telegram accepted the video; rejects when it cannot be sent. */
-  async deliver(job: RestyleJob, resultPath: string, signal?: AbortSignal): Promise<DeliveryReceipt> {
+  async deliver(
+    job: RestyleJob,
+    resultPath: string,
+    signal?: AbortSignal,
+    beforeSend?: () => Promise<void>,
+  ): Promise<DeliveryReceipt> {
     const delivery = telegramDelivery(job);
     if (!delivery) throw new Error(`job ${job.id} has no Telegram delivery`);
     const stopAction = this.keepChatAction(delivery);
@@ -69,6 +74,7 @@ export class TelegramDeliverySink implements DeliverySink {
       let shrunkFromBytes = upload.shrunkFromBytes;
       for (let attempt = 0; ; attempt += 1) {
         try {
+          await beforeSend?.();
           const messageId = await this.send(job, delivery, upload.path, upload.facts, shrunkFromBytes);
           return { messageId };
         } catch (error) {
@@ -85,6 +91,21 @@ export class TelegramDeliverySink implements DeliverySink {
       stopAction();
       await fitter.release();
     }
+  }
+
+  /**
+   * A crash came between sending the video and recording it. A bot cannot read a chat's history,
+   * so whether Telegram took it cannot be known: rather than risk a second copy, the status says so
+   * and offers the video again (from the result cache, free of charge).
+   */
+  async resumeInterrupted(job: RestyleJob): Promise<DeliveryReceipt> {
+    this.options.logger.warn(
+      'a restart interrupted sending a video; offering it again instead of resending',
+      {
+        jobId: job.id,
+      },
+    );
+    return { uncertain: true };
   }
 
   private async send(

@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { RemoteError } from '../errors.ts';
 import { failureOf, type JobFailure, type RestyleJob } from '../job.ts';
-import type { Clock, DeliverySink, Downloader, Logger, RecordStore, ServiceFiles } from '../ports.ts';
+import type {
+  Clock,
+  DeliveryReceipt,
+  DeliverySink,
+  Downloader,
+  Logger,
+  RecordStore,
+  ServiceFiles,
+} from '../ports.ts';
 import { defineScope, openScope, type RecordScope } from '../records.ts';
 import type { JobEvents } from './events.ts';
 import type { JobBook } from './job-book.ts';
@@ -12,8 +20,16 @@ export const SENT_SCOPE = defineScope({
   schema: z.object({
     platform: z.string(),
     messageId: z.union([z.string(), z.number()]).optional(),
+    uncertain: z.boolean().optional(),
     atMs: z.number(),
   }),
+  ttlMs: 7 * 24 * 3_600_000,
+});
+
+/** Hand-overs started, by job id: one found without its receipt was interrupted by a crash. */
+export const SENDING_SCOPE = defineScope({
+  name: 'delivery.sending',
+  schema: z.object({ platform: z.string(), atMs: z.number() }),
   ttlMs: 7 * 24 * 3_600_000,
 });
 
@@ -46,6 +62,7 @@ export interface DeliveryEnds {
 export class ResultDelivery {
   private readonly running = new Map<string, Promise<void>>();
   private readonly sent: RecordScope<z.infer<typeof SENT_SCOPE.schema>>;
+  private readonly sending: RecordScope<z.infer<typeof SENDING_SCOPE.schema>>;
 
   constructor(
     private readonly deps: DeliveryDeps,
@@ -55,6 +72,7 @@ export class ResultDelivery {
     private readonly signal: AbortSignal,
   ) {
     this.sent = openScope(deps.store, SENT_SCOPE);
+    this.sending = openScope(deps.store, SENDING_SCOPE);
   }
 
   /** Fetches (when `fetching`) and delivers the job in the background; `cached` for a reused result. */
@@ -105,23 +123,28 @@ export class ResultDelivery {
     }
     if (job.state.kind !== 'fetched') return;
     const { resultPath, taskId } = job.state;
-    if (await this.sent.get(job.id)) {
+    let uncertain = false;
+    const sent = await this.sent.get(job.id);
+    if (sent) {
       deps.logger.info('result was sent before a restart; not sending it again', { jobId: job.id });
+      uncertain = sent.uncertain === true;
     } else {
-      await this.handOver(job, resultPath);
+      uncertain = (await this.handOver(job, resultPath)).uncertain === true;
     }
     const delivered = await this.book.update(job.id, {
       kind: 'delivered',
       taskId,
       cached: job.state.cached,
       atMs: deps.clock.now(),
+      ...(uncertain ? { uncertain } : {}),
     });
     await deps.files.remove(resultPath);
+    await this.sending.delete(job.id);
     this.events.emit(job.id, { type: 'delivered', job: delivered });
   }
 
   /** Calls the platform's sink and records its receipt the moment it resolves. */
-  private async handOver(job: RestyleJob, resultPath: string): Promise<void> {
+  private async handOver(job: RestyleJob, resultPath: string): Promise<DeliveryReceipt> {
     const { deps } = this;
     if (!(await deps.files.exists(resultPath))) {
       throw new RemoteError({
@@ -133,11 +156,19 @@ export class ResultDelivery {
     const { platform } = job.delivery;
     const sink = deps.sinks.get(platform);
     if (!sink) throw new Error(`no delivery for platform ${platform}`);
-    const receipt = await sink.deliver(job, resultPath, this.signal);
+    // Recorded right before the platform is asked: a crash mid-hand-over is then known for what it is.
+    const interrupted = (await this.sending.get(job.id)) !== undefined;
+    const beforeSend = () => this.sending.set(job.id, { platform, atMs: deps.clock.now() });
+    const receipt =
+      interrupted && sink.resumeInterrupted
+        ? await sink.resumeInterrupted(job, resultPath, this.signal)
+        : await sink.deliver(job, resultPath, this.signal, beforeSend);
     await this.sent.set(job.id, {
       platform,
       ...(receipt?.messageId === undefined ? {} : { messageId: receipt.messageId }),
+      ...(receipt?.uncertain ? { uncertain: true } : {}),
       atMs: deps.clock.now(),
     });
+    return receipt ?? {};
   }
 }
