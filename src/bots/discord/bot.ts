@@ -24,20 +24,20 @@ import { isAbort } from '../../core/errors.ts';
 import type { Requester, RestyleJob } from '../../core/job.ts';
 import type { JobEvent, RequestOutcome } from '../../core/service.ts';
 import { type Locale, parseStyle, STYLES, type Style, styleById } from '../../core/styles.ts';
-import { BackgroundWork } from '../shared/background.ts';
 import {
   fitChangesText,
   formatMebibytes,
   isFinalView,
+  localeFrom,
   quotaText,
   refusalText,
   rejectionText,
   type StatusView,
   statusText,
   stylesText,
-} from '../shared/chat.ts';
+} from '../../text/index.ts';
+import { BackgroundWork } from '../shared/background.ts';
 import type { BotDeps, BotSettings } from '../shared/deps.ts';
-import { localeFrom } from '../shared/messages.ts';
 import { DailyQuota } from '../shared/quota.ts';
 import { StatusBoard } from '../shared/status-board.ts';
 import { RESTYLE_COMMAND, RESTYLE_MESSAGE_COMMAND } from './commands.ts';

@@ -1,7 +1,7 @@
 import type { RestyleJob } from '../../core/job.ts';
 import type { Logger } from '../../core/ports.ts';
 import type { JobEvent, RestyleService } from '../../core/service.ts';
-import { isFinalView, type StatusView, viewOfStatus } from './chat.ts';
+import { isFinalView, type StatusView, viewOfStatus } from '../../text/index.ts';
 import { type MessageEditor, ThrottledMessage } from './throttled-message.ts';
 
 /** How one platform shows a job's status: its rendering and how its message is edited. */

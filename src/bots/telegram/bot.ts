@@ -8,21 +8,21 @@ import { isAbort } from '../../core/errors.ts';
 import type { Requester, RestyleJob } from '../../core/job.ts';
 import type { JobEvent, RestyleService } from '../../core/service.ts';
 import { type Locale, STYLES, type Style, styleById } from '../../core/styles.ts';
-import { BackgroundWork } from '../shared/background.ts';
 import {
   downloadTooLargeText,
   fitChangesText,
   formatEta,
   isFinalView,
+  localeFrom,
   quotaText,
   refusalText,
   rejectionText,
   type StatusView,
   statusText,
   viewOfStatus,
-} from '../shared/chat.ts';
+} from '../../text/index.ts';
+import { BackgroundWork } from '../shared/background.ts';
 import type { BotDeps, BotSettings } from '../shared/deps.ts';
-import { localeFrom } from '../shared/messages.ts';
 import { DailyQuota } from '../shared/quota.ts';
 import { StatusBoard } from '../shared/status-board.ts';
 import {
