@@ -1,8 +1,5 @@
 import type { Locale } from '../core/styles.ts';
 
-/** The languages every phrase is written in, in the order they are shown side by side. */
-export const LOCALES = ['en', 'zh'] as const satisfies readonly Locale[];
-
 /** One sentence (or piece of one) in English and Simplified Chinese, with `{name}` placeholders. */
 export interface Phrase {
   readonly en: string;

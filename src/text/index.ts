@@ -1,3 +1,12 @@
+/*
+ * Every sentence a user reads, keyed by area, English and Simplified Chinese side by side.
+ *
+ * To add one, put a key in the area's phrases (e.g. `LIMIT_PHRASES` in limits.ts, or a bot's own
+ * in its wording.ts) with both languages and the same {placeholders}, then read it with
+ * `t(locale, 'area.key', { name: value })` (or the area's reader): the placeholders are checked
+ * at compile time, and test/text/catalogue.test.ts checks both languages, their placeholders and
+ * the spacing of the Chinese, filled with real values.
+ */
 import { reader } from './catalogue.ts';
 import { CLI_PHRASES } from './cli.ts';
 import { CLI_COMMAND_PHRASES } from './cli-commands.ts';
