@@ -1,8 +1,4 @@
 import { type CliIo, EXIT, terminalLocale, UsageError } from './cli/common.ts';
-import { discordCommand } from './cli/discord.ts';
-import { jobsCommand, resumeCommand } from './cli/jobs.ts';
-import { runCommand } from './cli/run.ts';
-import { videoCommand } from './cli/video.ts';
 import { ConfigError } from './config.ts';
 import { type Locale, STYLES } from './core/styles.ts';
 import { redact } from './logger.ts';
@@ -29,19 +25,23 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
   const [command, ...rest] = argv;
   const locale = terminalLocale(io.env);
   try {
+    // Each command loads its own modules when it runs. Besides a quicker start, this keeps
+    // `restyle run` loading the bots (and discord.js's undici) before the adapters' undici: each
+    // undici installs a process-wide dispatcher as it loads, the first one wins, and discord.js's
+    // attachment uploads fail on the newer one's.
     switch (command) {
       case 'video':
-        return await videoCommand(rest, io);
+        return await (await import('./cli/video.ts')).videoCommand(rest, io);
       case 'jobs':
-        return await jobsCommand(rest, io);
+        return await (await import('./cli/jobs.ts')).jobsCommand(rest, io);
       case 'resume':
-        return await resumeCommand(rest, io);
+        return await (await import('./cli/jobs.ts')).resumeCommand(rest, io);
       case 'styles':
         return stylesCommand(io, locale);
       case 'discord':
-        return await discordCommand(rest, io);
+        return await (await import('./cli/discord.ts')).discordCommand(rest, io);
       case 'run':
-        return await runCommand(io);
+        return await (await import('./cli/run.ts')).runCommand(io);
       case undefined:
       case 'help':
       case '--help':
