@@ -7,6 +7,10 @@ import type { DeliverySink, Logger } from './core/ports.ts';
 import type { RestyleService } from './core/queue/service.ts';
 import { createService } from './wiring.ts';
 
+// What the command line needs of the bots, so that it imports no bot module itself.
+export { registerDiscordCommands } from './bots/discord/register.ts';
+export { isUnauthorized as isTelegramUnauthorized } from './bots/telegram/api.ts';
+
 /** The running service: the shared queue and the chat bots in front of it. */
 export interface App {
   readonly service: RestyleService;

@@ -1,9 +1,9 @@
 import { CliDeliverySink } from '../adapters/files/cli-sink.ts';
-import { describeFailure } from '../bots/shared/messages.ts';
 import type { Requester, RestyleJob } from '../core/job.ts';
 import type { DeliverySink } from '../core/ports.ts';
 import type { Locale } from '../core/styles.ts';
 import { redact } from '../logger.ts';
+import { describeFailure, formatList, localeFrom, t } from '../text/index.ts';
 
 /** Exit codes of the `restyle` command. */
 export const EXIT = {
@@ -26,10 +26,23 @@ export interface CliIo {
 }
 
 /** A mistake in the command line; shown with a pointer to `restyle help`, exit 2. */
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** `locale`: the language the message is in, when the command chose one (`--lang`). */
+  constructor(
+    message: string,
+    readonly locale?: Locale,
+  ) {
+    super(message);
+  }
+}
 
 /** The person at the terminal: the operator of their own queue, with no per-user cap. */
 export const CLI_REQUESTER: Requester = { key: 'cli', name: 'command line', operator: true };
+
+/** The language of the terminal: `LC_ALL`, else `LC_MESSAGES`, else `LANG` (empty counts as unset). */
+export function terminalLocale(env: NodeJS.ProcessEnv): Locale {
+  return localeFrom(env.LC_ALL || env.LC_MESSAGES || env.LANG);
+}
 
 /** Delivery sinks of the command line; `RESTYLE_CLI_DELIVERY_DELAY_MS` slows delivery for crash tests. */
 export function cliSinks(env: NodeJS.ProcessEnv): ReadonlyMap<string, DeliverySink> {
@@ -43,23 +56,22 @@ export function describeEnd(job: RestyleJob, locale: Locale, secrets: readonly s
   switch (state.kind) {
     case 'failed': {
       const { failure } = state;
-      const sentence = describeFailure(failure, locale);
       const trace = [
-        `code ${failure.code}`,
-        failure.requestId === undefined ? undefined : `request id ${failure.requestId}`,
-        failure.taskId === undefined ? undefined : `task ${failure.taskId}`,
-      ].filter(Boolean);
+        t(locale, 'cli.trace.code', { code: failure.code }),
+        failure.requestId === undefined
+          ? undefined
+          : t(locale, 'cli.trace.request', { requestId: failure.requestId }),
+        failure.taskId === undefined ? undefined : t(locale, 'cli.trace.task', { taskId: failure.taskId }),
+      ].filter((part): part is string => Boolean(part));
       return [
-        redact(`${locale === 'zh' ? '失败' : 'Failed'}: ${sentence}`, secrets),
-        `  (${trace.join(', ')})`,
+        redact(t(locale, 'cli.failed', { reason: describeFailure(failure, locale) }), secrets),
+        t(locale, 'cli.trace', { trace: formatList(trace, locale) }),
       ];
     }
     case 'canceled':
-      if (state.remote === 'canceled') return ['Interrupted; the queued task was canceled at DashScope.'];
-      if (state.remote === 'running') {
-        return ['Interrupted; the task was already running at DashScope and cannot be canceled there.'];
-      }
-      return ['Interrupted; nothing is left running at DashScope.'];
+      if (state.remote === 'canceled') return [t(locale, 'cli.interrupted.canceledRemote')];
+      if (state.remote === 'running') return [t(locale, 'cli.interrupted.running')];
+      return [t(locale, 'cli.interrupted.nothing')];
     default:
       return [];
   }

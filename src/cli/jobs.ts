@@ -1,12 +1,20 @@
 import { parseArgs } from 'node:util';
-import { formatClock, localeFrom } from '../bots/shared/messages.ts';
 import { type AppConfig, loadConfig, loadDotEnv } from '../config.ts';
 import { isTerminal, type RestyleJob } from '../core/job.ts';
 import { estimateStored } from '../core/queue/estimator.ts';
 import { loadSpeed, SpeedModel } from '../core/speed.ts';
 import { styleById } from '../core/styles.ts';
 import { createLogger } from '../logger.ts';
-import { type CliIo, cliSinks, describeEnd, EXIT, exitCodeFor, UsageError } from './common.ts';
+import { displayWidth, formatClock, padDisplay, t } from '../text/index.ts';
+import {
+  type CliIo,
+  cliSinks,
+  describeEnd,
+  EXIT,
+  exitCodeFor,
+  terminalLocale,
+  UsageError,
+} from './common.ts';
 import { ProgressReporter, progressFromStatus } from './progress.ts';
 
 function speedFor(config: AppConfig): SpeedModel {
@@ -52,6 +60,8 @@ export function jobRows(jobs: readonly RestyleJob[], speed: SpeedModel, nowMs = 
     });
 }
 
+const COLUMNS = ['job', 'state', 'position', 'eta', 'task', 'style', 'input'] as const;
+
 /** `restyle jobs`: lists stored jobs with state, position, ETA and task id. */
 export async function jobsCommand(args: readonly string[], io: CliIo): Promise<number> {
   let json = false;
@@ -80,10 +90,9 @@ export async function jobsCommand(args: readonly string[], io: CliIo): Promise<n
       io.stdout.write(`${JSON.stringify(rows)}\n`);
       return EXIT.ok;
     }
+    const locale = terminalLocale(io.env);
     if (rows.length === 0) {
-      io.stdout.write(
-        all ? 'No jobs.\n' : 'No unfinished jobs (restyle jobs --all lists finished ones too).\n',
-      );
+      io.stdout.write(`${t(locale, all ? 'cli.jobs.none' : 'cli.jobs.noneUnfinished')}\n`);
       return EXIT.ok;
     }
     const table = rows.map((row) => [
@@ -95,14 +104,14 @@ export async function jobsCommand(args: readonly string[], io: CliIo): Promise<n
       row.style,
       row.input,
     ]);
-    const header = ['JOB', 'STATE', 'POS', 'ETA', 'TASK', 'STYLE', 'INPUT'];
+    const header = COLUMNS.map((column) => t(locale, `cli.jobs.column.${column}`));
     const widths = header.map((title, column) =>
-      Math.max(title.length, ...table.map((cells) => cells[column]!.length)),
+      Math.max(displayWidth(title), ...table.map((cells) => displayWidth(cells[column]!))),
     );
     for (const cells of [header, ...table]) {
       io.stdout.write(
         `${cells
-          .map((cell, column) => cell.padEnd(widths[column]!))
+          .map((cell, column) => padDisplay(cell, widths[column]!))
           .join('  ')
           .trimEnd()}\n`,
       );
@@ -115,10 +124,10 @@ export async function jobsCommand(args: readonly string[], io: CliIo): Promise<n
 
 /** `restyle resume`: finishes the command line's unfinished jobs after a crash. */
 export async function resumeCommand(args: readonly string[], io: CliIo): Promise<number> {
-  if (args.length > 0) throw new UsageError(`resume takes no arguments (got ${args.join(' ')})`);
+  const locale = terminalLocale(io.env);
+  if (args.length > 0) throw new UsageError(t(locale, 'cli.resume.noArguments', { args: args.join(' ') }));
   loadDotEnv();
   const config = loadConfig(io.env);
-  const locale = localeFrom(io.env.LC_ALL ?? io.env.LANG);
   const secrets = [config.DASHSCOPE_API_KEY];
   const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, secrets });
   const { createService } = await import('../wiring.ts');
@@ -131,10 +140,11 @@ export async function resumeCommand(args: readonly string[], io: CliIo): Promise
     const reporters = new Map<string, ProgressReporter>();
     const resumed = await service.start((job) => job.delivery.platform === 'cli' && !isTerminal(job.state));
     if (resumed.length === 0) {
-      io.stderr.write('Nothing to resume.\n');
+      io.stderr.write(`${t(locale, 'cli.resume.nothing')}\n`);
       return EXIT.ok;
     }
-    io.stderr.write(`Resuming ${resumed.length} job${resumed.length === 1 ? '' : 's'}.\n`);
+    const count = resumed.length;
+    io.stderr.write(`${t(locale, count === 1 ? 'cli.resume.one' : 'cli.resume.many', { count })}\n`);
     for (const job of resumed) {
       const reporter = new ProgressReporter(
         io.stderr,
@@ -155,7 +165,7 @@ export async function resumeCommand(args: readonly string[], io: CliIo): Promise
       new Promise<undefined>((resolve) => io.interrupt.addEventListener('abort', () => resolve(undefined))),
     ]);
     if (!finished) {
-      io.stderr.write('Stopped; unfinished jobs stay in the store (run restyle resume again).\n');
+      io.stderr.write(`${t(locale, 'cli.resume.stopped')}\n`);
       return EXIT.interrupted;
     }
     let code: number = EXIT.ok;

@@ -1,7 +1,7 @@
-import { describePhase, formatClock } from '../bots/shared/messages.ts';
 import type { JobStatus } from '../core/queue/service.ts';
 import type { Locale } from '../core/styles.ts';
 import type { Phase, ProgressEvent } from '../core/task.ts';
+import { describePhase, formatClock, percentOf, t } from '../text/index.ts';
 
 /** A text bar: `███████░░░░░░░` for a fraction in [0, 1]. */
 export function progressBar(fraction: number, width = 20): string {
@@ -9,25 +9,23 @@ export function progressBar(fraction: number, width = 20): string {
   return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
 }
 
-/** One status line: phase, bar when known, elapsed and time left. */
+/** Between the columns of a progress line (a layout gap, in either language). */
+export const PROGRESS_COLUMN_GAP = '  ';
+
+/** One status line: phase, bar when known, elapsed and time left, in columns two spaces apart. */
 export function formatProgressLine(event: ProgressEvent, locale: Locale): string {
   const parts = [describePhase(event.phase, locale)];
-  if (event.position !== undefined)
-    parts.push(locale === 'zh' ? `第 ${event.position} 位` : `#${event.position} in line`);
+  if (event.position !== undefined) parts.push(t(locale, 'progress.position', { position: event.position }));
   if (event.fraction !== undefined) {
-    parts.push(`${progressBar(event.fraction)} ${Math.floor(event.fraction * 100)}%`);
+    parts.push(`${progressBar(event.fraction)} ${percentOf(event.fraction)}%`);
   }
   const elapsed = formatClock(event.elapsedMs);
-  if (event.etaMs !== undefined && event.phase !== 'done') {
-    parts.push(
-      locale === 'zh'
-        ? `已用 ${elapsed}，约剩 ${formatClock(event.etaMs)}`
-        : `${elapsed} elapsed, ~${formatClock(event.etaMs)} left`,
-    );
-  } else {
-    parts.push(locale === 'zh' ? `已用 ${elapsed}` : `${elapsed} elapsed`);
-  }
-  return parts.join('  ');
+  parts.push(
+    event.etaMs !== undefined && event.phase !== 'done'
+      ? t(locale, 'progress.elapsedLeft', { elapsed, left: formatClock(event.etaMs) })
+      : t(locale, 'progress.elapsed', { elapsed }),
+  );
+  return parts.join(PROGRESS_COLUMN_GAP);
 }
 
 /** Turns a job's status into a progress event; `elapsedMs` counts from `startedAtMs`. */

@@ -1,7 +1,7 @@
-import { isUnauthorized } from '../bots/telegram/api.ts';
 import { loadConfig, loadDotEnv } from '../config.ts';
 import { createLogger } from '../logger.ts';
-import { type CliIo, EXIT } from './common.ts';
+import { t } from '../text/index.ts';
+import { type CliIo, EXIT, terminalLocale } from './common.ts';
 
 /**
  * `restyle run` (`npm start`): serves the chat bots until SIGINT/SIGTERM, then stops taking
@@ -10,12 +10,7 @@ import { type CliIo, EXIT } from './common.ts';
 export async function runCommand(io: CliIo): Promise<number> {
   loadDotEnv();
   if (!io.env.TELEGRAM_BOT_TOKEN && !io.env.DISCORD_TOKEN) {
-    io.stderr.write(
-      'restyle run serves the chat bots, and none is configured:\n' +
-        '  set TELEGRAM_BOT_TOKEN (from @BotFather) to run the Telegram bot,\n' +
-        '  and/or DISCORD_TOKEN (Discord developer portal, Bot page) to run the Discord bot.\n' +
-        'See README.md for the settings, or use "restyle video <file> --style <style>" meanwhile.\n',
-    );
+    io.stderr.write(`${t(terminalLocale(io.env), 'cli.run.noBot')}\n`);
     return EXIT.failed;
   }
   const config = loadConfig(io.env);
@@ -26,12 +21,13 @@ export async function runCommand(io: CliIo): Promise<number> {
     config.DISCORD_TOKEN,
   ].filter((value): value is string => typeof value === 'string');
   const logger = createLogger({ level: config.LOG_LEVEL, secrets });
-  const { startApp } = await import('../app.ts');
+  // The bots come in through the composition root only: the command line imports no bot itself.
+  const { startApp, isTelegramUnauthorized } = await import('../app.ts');
   let app: Awaited<ReturnType<typeof startApp>>;
   try {
     app = await startApp(config, logger);
   } catch (error) {
-    if (isUnauthorized(error)) {
+    if (isTelegramUnauthorized(error)) {
       logger.error('Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized): check the token from @BotFather');
     } else {
       logger.error('the service could not start', {

@@ -4,6 +4,13 @@ import { rm } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HttpDownloader, TooLargeError } from '../adapters/http/download.ts';
+import { loadConfig, loadDotEnv } from '../config.ts';
+import { assertNever, RemoteError } from '../core/errors.ts';
+import { isTerminal, type RestyleJob } from '../core/job.ts';
+import { DEFAULT_LIMITS, FIXABLE_CODES, type LimitViolation } from '../core/limits.ts';
+import type { RequestOutcome } from '../core/queue/service.ts';
+import { type Locale, parseStyle, STYLES, type Style } from '../core/styles.ts';
+import { createLogger, redact } from '../logger.ts';
 import {
   describeFitChange,
   describeViolation,
@@ -11,15 +18,18 @@ import {
   formatBytes,
   formatClock,
   localeFrom,
-} from '../bots/shared/messages.ts';
-import { loadConfig, loadDotEnv } from '../config.ts';
-import { RemoteError } from '../core/errors.ts';
-import { isTerminal, type RestyleJob } from '../core/job.ts';
-import { DEFAULT_LIMITS, FIXABLE_CODES, type LimitViolation } from '../core/limits.ts';
-import type { RequestOutcome } from '../core/queue/service.ts';
-import { type Locale, parseStyle, STYLES, type Style } from '../core/styles.ts';
-import { createLogger, redact } from '../logger.ts';
-import { CLI_REQUESTER, type CliIo, cliSinks, describeEnd, EXIT, exitCodeFor, UsageError } from './common.ts';
+  t,
+} from '../text/index.ts';
+import {
+  CLI_REQUESTER,
+  type CliIo,
+  cliSinks,
+  describeEnd,
+  EXIT,
+  exitCodeFor,
+  terminalLocale,
+  UsageError,
+} from './common.ts';
 import { ProgressReporter, progressFromStatus } from './progress.ts';
 
 interface VideoArgs {
@@ -62,34 +72,30 @@ function parseVideoArgs(args: readonly string[], env: NodeJS.ProcessEnv): VideoA
     lang?: string;
   };
   const inputs = parsed.positionals;
+  const langOk = values.lang === undefined || ['en', 'zh'].includes(values.lang);
+  const locale = langOk && values.lang !== undefined ? localeFrom(values.lang) : terminalLocale(env);
   const problems: string[] = [];
-  if (inputs.length === 0) problems.push('Give at least one video file or https URL.');
-  if (values.out !== undefined && inputs.length > 1)
-    problems.push('--out names one output: use --out-dir for several inputs.');
-  const styleList = STYLES.map((s) => `${s.id} ${s.slug}`).join(', ');
+  if (inputs.length === 0) problems.push(t(locale, 'cli.usage.noInput'));
+  if (values.out !== undefined && inputs.length > 1) problems.push(t(locale, 'cli.usage.outWithMany'));
+  // Style ids and slugs are typed as they are: the list stays comma-separated in either language.
+  const styles = STYLES.map((s) => `${s.id} ${s.slug}`).join(', ');
   let style: Style | undefined;
   if (values.style === undefined) {
-    problems.push(`--style is required: one of ${styleList}.`);
+    problems.push(t(locale, 'cli.usage.styleRequired', { styles }));
   } else {
     style = parseStyle(values.style);
-    if (!style) {
-      problems.push(
-        `Unknown style "${values.style}". Styles: ${styleList} (aliases such as 3d, manga, ink also work).`,
-      );
-    }
+    if (!style) problems.push(t(locale, 'cli.usage.unknownStyle', { asked: values.style, styles }));
   }
   const fps = values.fps === undefined ? 15 : Number(values.fps);
   if (!Number.isInteger(fps) || fps < 15 || fps > 25) {
-    problems.push(`--fps must be a whole number from 15 to 25 (got "${values.fps}").`);
+    problems.push(t(locale, 'cli.usage.fps', { fps: String(values.fps) }));
   }
-  if (values.lang !== undefined && !['en', 'zh'].includes(values.lang)) {
-    problems.push(`--lang must be en or zh (got "${values.lang}").`);
-  }
+  if (!langOk) problems.push(t(locale, 'cli.usage.lang', { lang: String(values.lang) }));
   for (const input of inputs) {
     if (!isUrl(input) && (!existsSync(input) || !statSync(input).isFile()))
-      problems.push(`No such file: ${input}`);
+      problems.push(t(locale, 'cli.usage.noSuchFile', { path: input }));
   }
-  if (problems.length > 0 || !style) throw new UsageError(problems.join('\n'));
+  if (problems.length > 0 || !style) throw new UsageError(problems.join('\n'), locale);
   return {
     inputs,
     style,
@@ -98,7 +104,7 @@ function parseVideoArgs(args: readonly string[], env: NodeJS.ProcessEnv): VideoA
     outDir: values['out-dir'],
     fit: values.fit ?? false,
     json: values.json ?? false,
-    locale: localeFrom(values.lang ?? env.LC_ALL ?? env.LC_MESSAGES ?? env.LANG),
+    locale,
   };
 }
 
@@ -269,6 +275,20 @@ export async function videoCommand(args: readonly string[], io: CliIo): Promise<
   }
 }
 
+/** Why the queue did not take an input, on one line. */
+function refusedLine(outcome: Extract<RequestOutcome, { kind: 'refused' }>, locale: Locale): string {
+  switch (outcome.reason) {
+    case 'user-cap':
+      return t(locale, 'cli.refused.userCap', { limit: outcome.limit });
+    case 'queue-full':
+      return t(locale, 'cli.refused.queueFull', { limit: outcome.limit });
+    case 'stopped':
+      return t(locale, 'cli.refused.stopped');
+    default:
+      return assertNever(outcome.reason);
+  }
+}
+
 function report(
   entries: readonly Entry[],
   options: VideoArgs,
@@ -296,10 +316,10 @@ function report(
     }
     if (outcome.kind === 'rejected') {
       const fixable = !outcome.unfixable && !options.fit;
-      say(
-        `${prefix}${locale === 'zh' ? '视频不符合要求，未发送任何请求：' : 'The video was not sent, because:'}`,
-      );
-      for (const violation of outcome.violations) say(`  - ${describeViolation(violation, locale)}`);
+      say(`${prefix}${t(locale, 'cli.rejected')}`);
+      for (const violation of outcome.violations) {
+        say(t(locale, 'cli.item', { text: describeViolation(violation, locale) }));
+      }
       say(fitHint(fixable, locale));
       if (options.json) {
         io.stdout.write(
@@ -310,9 +330,7 @@ function report(
       continue;
     }
     if (outcome.kind === 'refused') {
-      say(
-        `${prefix}not queued: ${outcome.reason === 'queue-full' ? `the queue is full (${outcome.limit} waiting)` : outcome.reason}`,
-      );
+      say(`${prefix}${refusedLine(outcome, locale)}`);
       codes.push(EXIT.failed);
       continue;
     }
@@ -320,20 +338,14 @@ function report(
     const end = describeEnd(job, locale, secrets);
     if (job.state.kind === 'delivered') {
       if (job.changes.length > 0) {
-        say(
-          `${prefix}${locale === 'zh' ? '已调整视频以符合要求：' : 'The clip was adjusted to fit the limits:'}`,
-        );
-        for (const change of job.changes) say(`  - ${describeFitChange(change, locale)}`);
+        say(`${prefix}${t(locale, 'cli.adjusted')}`);
+        for (const change of job.changes)
+          say(t(locale, 'cli.item', { text: describeFitChange(change, locale) }));
       }
       const outPath = String(job.delivery.outPath);
       const bytes = existsSync(outPath) ? statSync(outPath).size : 0;
-      say(
-        `${prefix}${
-          locale === 'zh'
-            ? `完成，用时 ${formatClock(elapsedMs)}：${outPath}（${formatBytes(bytes)}）`
-            : `Done in ${formatClock(elapsedMs)}: ${outPath} (${formatBytes(bytes)}${job.state.cached ? ', reused an earlier result' : ''})`
-        }`,
-      );
+      const done = { elapsed: formatClock(elapsedMs), path: outPath, size: formatBytes(bytes) };
+      say(`${prefix}${t(locale, job.state.cached ? 'cli.done.cached' : 'cli.done', done)}`);
       io.stdout.write(
         options.json
           ? `${JSON.stringify({

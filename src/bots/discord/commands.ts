@@ -7,15 +7,36 @@ import {
   type RESTPutAPIApplicationCommandsJSONBody,
   Routes,
 } from 'discord.js';
+import { DEFAULT_LIMITS } from '../../core/limits.ts';
 import { STYLES } from '../../core/styles.ts';
+import { formatSeconds } from '../../text/index.ts';
+import { DISCORD_PHRASES, sayDiscord } from './wording.ts';
 
 /** The slash command's name. */
-export const RESTYLE_COMMAND = 'restyle';
+export const RESTYLE_COMMAND = DISCORD_PHRASES['discord.name.restyle'].en;
 /** The message context-menu command's name. */
-export const RESTYLE_MESSAGE_COMMAND = 'Restyle video';
+export const RESTYLE_MESSAGE_COMMAND = DISCORD_PHRASES['discord.name.restyleMessage'].en;
 
 const ZH = ['zh-CN', 'zh-TW'] as const;
-const zh = (text: string) => Object.fromEntries(ZH.map((locale) => [locale, text]));
+
+/** The same text for each of Discord's Chinese locales. */
+function forChinese(text: string): Record<string, string> {
+  return Object.fromEntries(ZH.map((locale) => [locale, text]));
+}
+
+type NameKey = Extract<keyof typeof DISCORD_PHRASES, `discord.name.${string}`>;
+
+/** A command's or option's name, with its Chinese name. */
+function named(key: NameKey) {
+  return { name: DISCORD_PHRASES[key].en, name_localizations: forChinese(DISCORD_PHRASES[key].zh) };
+}
+
+/** A description in English, with its Chinese. */
+function described(en: string, zh: string) {
+  return { description: en, description_localizations: forChinese(zh) };
+}
+
+const FPS = { min: 15, max: 25, usual: 15 } as const;
 
 /** `/restyle video:<clip> style:<choice> [fps:15-25]` and the "Restyle video" message action. */
 export function commandDefinitions(): RESTPutAPIApplicationCommandsJSONBody {
@@ -23,52 +44,59 @@ export function commandDefinitions(): RESTPutAPIApplicationCommandsJSONBody {
     contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
     integration_types: [ApplicationIntegrationType.GuildInstall],
   };
+  const limits = {
+    minSide: DEFAULT_LIMITS.minSidePx,
+    maxSide: DEFAULT_LIMITS.maxSidePx,
+  };
   return [
     {
       type: ApplicationCommandType.ChatInput,
-      name: RESTYLE_COMMAND,
-      name_localizations: zh('重绘'),
-      description: 'Turn a video into a cartoon (manga, comic, 3D, ink wash…)',
-      description_localizations: zh('把视频重绘成卡通（日漫、美漫、3D、水墨……）'),
+      ...named('discord.name.restyle'),
+      ...described(sayDiscord('en', 'discord.command.restyle'), sayDiscord('zh', 'discord.command.restyle')),
       options: [
         {
           type: ApplicationCommandOptionType.Attachment,
-          name: 'video',
-          name_localizations: zh('视频'),
-          description: 'The clip: up to 30 s, 256-4096 px per side',
-          description_localizations: zh('视频：最长 30 秒，每边 256-4096 像素'),
+          ...named('discord.name.video'),
+          ...described(
+            sayDiscord('en', 'discord.option.video', {
+              ...limits,
+              duration: formatSeconds(DEFAULT_LIMITS.maxDurationSec, 'en'),
+            }),
+            sayDiscord('zh', 'discord.option.video', {
+              ...limits,
+              duration: formatSeconds(DEFAULT_LIMITS.maxDurationSec, 'zh'),
+            }),
+          ),
           required: true,
         },
         {
           type: ApplicationCommandOptionType.String,
-          name: 'style',
-          name_localizations: zh('风格'),
-          description: 'The drawing style',
-          description_localizations: zh('绘画风格'),
+          ...named('discord.name.style'),
+          ...described(sayDiscord('en', 'discord.option.style'), sayDiscord('zh', 'discord.option.style')),
           required: true,
           choices: STYLES.map((style) => ({
             name: style.names.en,
-            name_localizations: zh(style.names.zh),
+            name_localizations: forChinese(style.names.zh),
             value: style.slug,
           })),
         },
         {
           type: ApplicationCommandOptionType.Integer,
-          name: 'fps',
-          name_localizations: zh('帧率'),
-          description: 'Frame rate of the result, 15-25 (default 15)',
-          description_localizations: zh('结果的帧率，15-25（默认 15）'),
+          ...named('discord.name.fps'),
+          ...described(
+            sayDiscord('en', 'discord.option.fps', FPS),
+            sayDiscord('zh', 'discord.option.fps', FPS),
+          ),
           required: false,
-          min_value: 15,
-          max_value: 25,
+          min_value: FPS.min,
+          max_value: FPS.max,
         },
       ],
       ...everywhere,
     },
     {
       type: ApplicationCommandType.Message,
-      name: RESTYLE_MESSAGE_COMMAND,
-      name_localizations: zh('重绘视频'),
+      ...named('discord.name.restyleMessage'),
       ...everywhere,
     },
   ];

@@ -12,7 +12,7 @@ import { RemoteError } from '../../core/errors.ts';
 import type { RestyleJob } from '../../core/job.ts';
 import type { DeliveryReceipt, DeliverySink } from '../../core/ports.ts';
 import { type Locale, STYLES, styleById } from '../../core/styles.ts';
-import { formatMebibytes } from '../shared/chat.ts';
+import { formatMebibytes } from '../../text/index.ts';
 import type { BotDeps } from '../shared/deps.ts';
 import { UploadFitter } from '../shared/upload-fit.ts';
 import { encodeCustomId } from './components.ts';

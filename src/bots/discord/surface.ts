@@ -23,7 +23,7 @@ import {
   rejectionText,
   type StatusView,
   statusText,
-} from '../shared/chat.ts';
+} from '../../text/index.ts';
 import { StatusBoard } from '../shared/status-board.ts';
 import type { ChatSurface, ClipFetch, IntakeNotice, IntakeRecord } from '../shared/surface.ts';
 import type { ClipCache } from './clip-cache.ts';

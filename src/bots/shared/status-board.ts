@@ -3,7 +3,7 @@ import { isCancelable, isTerminal, type RestyleJob } from '../../core/job.ts';
 import type { Logger, RecordStore } from '../../core/ports.ts';
 import type { JobEvent, RestyleService } from '../../core/queue/service.ts';
 import { defineScope, openScope, type RecordScope } from '../../core/records.ts';
-import { isFinalView, type StatusView, viewOfStatus } from './chat.ts';
+import { isFinalView, type StatusView, viewOfStatus } from '../../text/index.ts';
 import { type MessageEditor, ThrottledMessage } from './throttled-message.ts';
 
 /** How one platform shows a job's status: its rendering and how its message is edited. */

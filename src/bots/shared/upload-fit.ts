@@ -3,7 +3,7 @@ import { isAbort, RemoteError } from '../../core/errors.ts';
 import { planFit } from '../../core/fit.ts';
 import { DEFAULT_LIMITS, type VideoFacts, type VideoLimits } from '../../core/limits.ts';
 import type { Logger, Transcoder, VideoProbe } from '../../core/ports.ts';
-import { formatMebibytes } from './chat.ts';
+import { formatMebibytes } from '../../text/index.ts';
 
 /** A result ready to upload. */
 export interface FittedUpload {

@@ -4,12 +4,11 @@ import { z } from 'zod';
 import { isCancelable, type Requester, type RestyleJob } from '../../core/job.ts';
 import { defineScope, openScope, type RecordScope } from '../../core/records.ts';
 import { type Locale, STYLES, type Style, styleById } from '../../core/styles.ts';
+import { formatEta, localeFrom, viewOfStatus } from '../../text/index.ts';
 import { BackgroundWork } from '../shared/background.ts';
-import { formatEta, viewOfStatus } from '../shared/chat.ts';
 import { videoExtension } from '../shared/clip-files.ts';
 import type { BotDeps, BotSettings } from '../shared/deps.ts';
 import { ChatIntake } from '../shared/intake.ts';
-import { localeFrom } from '../shared/messages.ts';
 import { DailyQuota } from '../shared/quota.ts';
 import { type DEFAULT_API_RETRY, describeApiError } from './api.ts';
 import {

@@ -1,5 +1,6 @@
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'telegraf/types';
 import { type Locale, STYLES, styleById } from '../../core/styles.ts';
+import { sayTelegram } from './wording.ts';
 
 /** What an inline button asks for. Encoded in callback_data, which holds at most 64 bytes. */
 export type ButtonAction =
@@ -61,7 +62,12 @@ export function styleKeyboard(
 export function cancelKeyboard(jobId: string, locale: Locale): InlineKeyboardMarkup {
   return {
     inline_keyboard: [
-      [{ text: locale === 'zh' ? '取消' : 'Cancel', callback_data: encodeAction({ kind: 'cancel', jobId }) }],
+      [
+        {
+          text: sayTelegram(locale, 'telegram.button.cancel'),
+          callback_data: encodeAction({ kind: 'cancel', jobId }),
+        },
+      ],
     ],
   };
 }
@@ -72,8 +78,22 @@ export function fitKeyboard(clipId: string, styleId: number, locale: Locale): In
     inline_keyboard: [
       [
         {
-          text: locale === 'zh' ? '自动调整并重绘' : 'Adjust and restyle',
+          text: sayTelegram(locale, 'telegram.button.adjust'),
           callback_data: encodeAction({ kind: 'fit', clipId, styleId }),
+        },
+      ],
+    ],
+  };
+}
+
+/** "Send again" under a status whose video may not have arrived: the same clip and style again. */
+export function sendAgainKeyboard(clipId: string, styleId: number, locale: Locale): InlineKeyboardMarkup {
+  return {
+    inline_keyboard: [
+      [
+        {
+          text: sayTelegram(locale, 'telegram.button.sendAgain'),
+          callback_data: encodeAction({ kind: 'again', clipId, styleId }),
         },
       ],
     ],

@@ -5,11 +5,12 @@ import type { RestyleJob } from '../../core/job.ts';
 import type { VideoFacts } from '../../core/limits.ts';
 import type { DeliveryReceipt, DeliverySink } from '../../core/ports.ts';
 import { type Locale, STYLES, styleById } from '../../core/styles.ts';
-import { formatMebibytes } from '../shared/chat.ts';
+import { formatMebibytes } from '../../text/index.ts';
 import type { BotDeps } from '../shared/deps.ts';
 import { UploadFitter } from '../shared/upload-fit.ts';
 import { describeApiError, isChatClosed } from './api.ts';
 import { styleKeyboard } from './keyboards.ts';
+import { sayTelegram } from './wording.ts';
 
 /** Where a Telegram job's result goes, as kept in `job.delivery`. */
 export interface TelegramDelivery {
@@ -117,16 +118,16 @@ export class TelegramDeliverySink implements DeliverySink {
   ): Promise<number> {
     const style = styleById(job.styleId) ?? STYLES[0];
     const { locale } = delivery;
-    const zh = locale === 'zh';
-    const lines = [zh ? `🎨 ${style.names.zh}` : `🎨 ${style.names.en}`];
+    const lines = [sayTelegram(locale, 'telegram.result.style', { style: style.names[locale] })];
     if (shrunkFromBytes !== undefined) {
       lines.push(
-        zh
-          ? `（已从 ${formatMebibytes(shrunkFromBytes)} 压缩，以符合 Telegram 的 ${formatMebibytes(this.options.maxUploadBytes)} 上传限制）`
-          : `(compressed from ${formatMebibytes(shrunkFromBytes)} to fit Telegram's ${formatMebibytes(this.options.maxUploadBytes)} upload limit)`,
+        sayTelegram(locale, 'telegram.result.compressed', {
+          from: formatMebibytes(shrunkFromBytes),
+          limit: formatMebibytes(this.options.maxUploadBytes),
+        }),
       );
     }
-    lines.push(zh ? '想换个风格？点下面的按钮：' : 'Another style? Tap one below:');
+    lines.push(sayTelegram(locale, 'telegram.result.another'));
     const extra = {
       caption: lines.join('\n'),
       supports_streaming: true,

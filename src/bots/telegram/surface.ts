@@ -14,13 +14,13 @@ import {
   rejectionText,
   type StatusView,
   statusText,
-} from '../shared/chat.ts';
+} from '../../text/index.ts';
 import { StatusBoard } from '../shared/status-board.ts';
 import type { ChatSurface, ClipFetch, IntakeNotice, IntakeRecord } from '../shared/surface.ts';
 import { isGone, isNotModified, retryAfterMs } from './api.ts';
 import type { TelegramFileFetcher } from './files.ts';
 import { GROUP_EDIT_SHARE_MS } from './group-budget.ts';
-import { cancelKeyboard, fitKeyboard } from './keyboards.ts';
+import { cancelKeyboard, fitKeyboard, sendAgainKeyboard } from './keyboards.ts';
 import { type TelegramDelivery, telegramDelivery } from './sink.ts';
 import type { TelegramTransport } from './transport.ts';
 import { TEXT } from './wording.ts';
@@ -264,6 +264,10 @@ export class TelegramSurface implements ChatSurface {
     const { locale } = meta.delivery;
     let text = statusText(view, meta.style, locale);
     if (meta.notes && !isFinalView(view)) text += `\n${meta.notes}`;
+    if (view.kind === 'done' && view.uncertain) {
+      // The same clip in the same style again: the result cache answers it, nothing is billed.
+      return { text, keyboard: sendAgainKeyboard(meta.delivery.clipId, meta.style.id, locale) };
+    }
     return { text, keyboard: cancelable ? cancelKeyboard(jobId, locale) : undefined };
   }
 }

@@ -448,7 +448,7 @@ describe('Telegram bot, clips it cannot take', () => {
       chat,
       (m) => m.reply_to_message_id === sent.message_id && (m.text?.startsWith('这段视频无法重绘') ?? false),
     );
-    expect(rejection.text).toContain('视频时长 31 秒，超过 30 秒 的上限。');
+    expect(rejection.text).toContain('视频时长 31 秒，超过 30 秒的上限。');
     const fit = rejection.reply_markup?.inline_keyboard.flat()[0];
     expect(fit?.text).toBe('自动调整并重绘');
     telegram.userTaps(rejection.message, user, fit!.callback_data!);

@@ -1,19 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import { RemoteError } from '../../src/core/errors.ts';
+import { checkVideo, type LimitViolation } from '../../src/core/limits.ts';
 import {
   describeFitChange,
   describeRemoteError,
   describeViolation,
   formatClock,
   localeFrom,
-} from '../../../src/bots/shared/messages.ts';
-import { RemoteError } from '../../../src/core/errors.ts';
-import { checkVideo, type LimitViolation } from '../../../src/core/limits.ts';
+} from '../../src/text/index.ts';
 
 describe('user wording', () => {
   it('says how long a clip is and what the limit is, in both languages', () => {
     const violation: LimitViolation = { code: 'duration-too-long', durationSec: 41.2, maxDurationSec: 30 };
     expect(describeViolation(violation, 'en')).toBe('41.2 s is longer than the 30 s limit.');
-    expect(describeViolation(violation, 'zh')).toBe('视频时长 41.2 秒，超过 30 秒 的上限。');
+    expect(describeViolation(violation, 'zh')).toBe('视频时长 41.2 秒，超过 30 秒的上限。');
   });
 
   it('gives every violation code a sentence with its numbers in en and zh', () => {

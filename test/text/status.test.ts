@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '../../src/core/limits.ts';
+import { styleById } from '../../src/core/styles.ts';
 import {
   downloadTooLargeText,
   formatEta,
@@ -9,9 +11,7 @@ import {
   type StatusView,
   statusText,
   textBar,
-} from '../../../src/bots/shared/chat.ts';
-import { DEFAULT_LIMITS } from '../../../src/core/limits.ts';
-import { styleById } from '../../../src/core/styles.ts';
+} from '../../src/text/index.ts';
 
 const ink = styleById(7)!;
 
