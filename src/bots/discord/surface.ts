@@ -31,7 +31,7 @@ import { buttonRow, encodeCustomId } from './components.ts';
 import type { DiscordClip } from './decode.ts';
 import { type InteractionTokens, isDeadToken } from './interaction-tokens.ts';
 import { type DiscordDelivery, discordDelivery } from './sink.ts';
-import { discordStatusText, TEXT } from './wording.ts';
+import { discordStatusText, statusWithMention, TEXT } from './wording.ts';
 
 /** The interaction a request starts from: it answers the requester privately while it lasts. */
 export type Starter = ChatInputCommandInteraction | StringSelectMenuInteraction | ButtonInteraction;
@@ -108,6 +108,7 @@ export class DiscordSurface implements ChatSurface {
   async notify(request: IntakeRecord, notice: IntakeNotice): Promise<IntakeRecord['address']> {
     const { address } = request;
     const who = `<@${address.userId}>`;
+    const withMention = (status: string) => statusWithMention(status, String(address.userId), request.locale);
     const starter = this.starters.get(request.id);
     const statusId = typeof address.statusId === 'string' ? address.statusId : undefined;
     const channelId = String(address.channelId);
@@ -116,7 +117,7 @@ export class DiscordSurface implements ChatSurface {
       const content = statusText({ kind: 'checking' }, style, request.locale);
       if (statusId) {
         await this.options.rest.patch(Routes.channelMessage(channelId, statusId), {
-          body: { content: `${content} · ${who}`, components: [], allowed_mentions: { parse: [] } },
+          body: { content: withMention(content), components: [], allowed_mentions: { parse: [] } },
         });
         return address;
       }
@@ -125,14 +126,14 @@ export class DiscordSurface implements ChatSurface {
         // A pointer, not a status: after a restart this private answer can no longer be edited.
         await starter.editReply({ content: TEXT[request.locale].checkingHere, components: [] });
         const status = await starter.followUp({
-          content: `${content} · ${who}`,
+          content: withMention(content),
           allowedMentions: { parse: [] },
         });
         return { ...address, statusId: status.id, channelId: status.channelId };
       }
       // A restart came between posting the status and recording it: the channel still has it.
-      const posted = await this.findStatus(channelId, `${content} · ${who}`, request.createdAtMs);
-      const status = posted ?? (await this.post(channelId, `${content} · ${who}`));
+      const posted = await this.findStatus(channelId, withMention(content), request.createdAtMs);
+      const status = posted ?? (await this.post(channelId, withMention(content)));
       return { ...address, statusId: status.id };
     }
     const { content, components } = this.noticeMessage(request, notice);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { isCancelable, type Requester, type RestyleJob } from '../../core/job.ts';
 import { defineScope, openScope, type RecordScope } from '../../core/records.ts';
 import { type Locale, STYLES, type Style, styleById } from '../../core/styles.ts';
-import { formatEta, localeFrom, viewOfStatus } from '../../text/index.ts';
+import { localeFrom, queueLineText, viewOfStatus } from '../../text/index.ts';
 import { BackgroundWork } from '../shared/background.ts';
 import { videoExtension } from '../shared/clip-files.ts';
 import type { BotDeps, BotSettings } from '../shared/deps.ts';
@@ -439,30 +439,9 @@ export class TelegramBot {
     const jobs = this.options.service.jobsOf(requesterOf(person).key);
     if (jobs.length === 0) return t.queueEmpty;
     const lines = jobs.map((job, index) => {
-      const style = styleById(job.styleId) ?? STYLES[0];
       const status = this.options.service.status(job.id);
       const view = status ? viewOfStatus(status) : undefined;
-      const name = style.names[person.locale];
-      const zh = person.locale === 'zh';
-      let where: string;
-      switch (view?.kind) {
-        case 'queued':
-          where = zh
-            ? `第 ${view.position} 位，${formatEta(view.etaMs, 'zh')}`
-            : `#${view.position} in line, ${formatEta(view.etaMs, 'en')}`;
-          break;
-        case 'restyling':
-          where = zh
-            ? `重绘中 ${Math.floor(view.fraction * 100)}%`
-            : `restyling, ${Math.floor(view.fraction * 100)}%`;
-          break;
-        case 'sending':
-          where = zh ? '正在发送' : 'sending';
-          break;
-        default:
-          where = zh ? '即将开始' : 'starting';
-      }
-      return `${index + 1}. ${name} — ${where}`;
+      return queueLineText(index + 1, styleById(job.styleId) ?? STYLES[0], view, person.locale);
     });
     return [t.queueHead, ...lines].join('\n');
   }
