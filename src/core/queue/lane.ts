@@ -1,3 +1,4 @@
+import PQueue from 'p-queue';
 import { AbortedError } from '../errors.ts';
 import { failureOf } from '../job.ts';
 import type {
@@ -24,10 +25,6 @@ export interface InProcessLaneOptions extends TaskDeps {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-interface Waiter {
-  readonly grant: () => void;
-}
-
 /**
  * The default lane: one task at a time on one backend, submits at least a second apart, all in
  * this process. A slot is granted in the order asked for; the run in it submits (or resumes),
@@ -36,8 +33,9 @@ interface Waiter {
 export class InProcessLane implements Lane {
   readonly id: string;
   private readonly spacingMs: number;
-  private held = false;
-  private readonly waiters: Waiter[] = [];
+  /** One holder at a time; a holder keeps the slot until `free`. */
+  private readonly slots = new PQueue({ concurrency: 1 });
+  private release: (() => void) | undefined;
   private lastSubmitAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: InProcessLaneOptions) {
@@ -81,36 +79,27 @@ export class InProcessLane implements Lane {
     return recent.find((task) => !knownTaskIds.has(task.taskId));
   }
 
+  /** Waits for the slot: p-queue runs one holder at a time, in the order asked. */
   private hold(signal: AbortSignal): Promise<void> {
-    if (!this.held) {
-      this.held = true;
-      return Promise.resolve();
-    }
     return new Promise((resolve, reject) => {
-      if (signal.aborted) {
-        reject(new AbortedError());
-        return;
-      }
-      const waiter: Waiter = {
-        grant: () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        },
-      };
-      const onAbort = () => {
-        this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        reject(new AbortedError());
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.waiters.push(waiter);
+      this.slots
+        .add(
+          () =>
+            new Promise<void>((done) => {
+              this.release = done;
+              resolve();
+            }),
+          { signal },
+        )
+        .catch(() => reject(new AbortedError()));
     });
   }
 
   /** Hands the slot to the next in line, or leaves it free. */
   private free(): void {
-    const next = this.waiters.shift();
-    if (next) next.grant();
-    else this.held = false;
+    const done = this.release;
+    this.release = undefined;
+    done?.();
   }
 
   private start(order: LaneOrder, hooks: LaneRunHooks, shutdown: AbortSignal): LaneRun {
