@@ -10,7 +10,7 @@ import {
   SnowflakeUtil,
   type StringSelectMenuInteraction,
 } from 'discord.js';
-import { type Delivery, isTerminal, type RestyleJob } from '../../core/job.ts';
+import type { Delivery, RestyleJob } from '../../core/job.ts';
 import type { JobStore, Logger } from '../../core/ports.ts';
 import type { JobEvent, RestyleService } from '../../core/queue/service.ts';
 import { STYLES, type Style, styleById } from '../../core/styles.ts';
@@ -196,9 +196,7 @@ export class DiscordSurface implements ChatSurface {
         expiresAtMs: starter.createdTimestamp + INTERACTION_TOKEN_MS,
       });
     }
-    this.board.follow(job.id, this.metaOf(job, this.discordDeliveryOf(request)));
-    for (const event of missed) this.board.handle(job.id, event);
-    this.board.showCurrent(job.id);
+    this.board.followQueued(job.id, this.metaOf(job, this.discordDeliveryOf(request)), missed);
     if (starter) {
       starter
         .editReply({ content: TEXT[request.locale].queuedHere, components: [] })
@@ -213,16 +211,11 @@ export class DiscordSurface implements ChatSurface {
   }
 
   /** After a restart: follows the unfinished jobs again (channel endpoints only), finalizes ended ones. */
-  async resume(jobs: readonly RestyleJob[]): Promise<void> {
-    for (const job of jobs) {
+  resume(jobs: readonly RestyleJob[]): Promise<void> {
+    return this.board.resumeStored(jobs, (job) => {
       const delivery = discordDelivery(job);
-      if (!delivery) continue;
-      if (!isTerminal(job.state)) {
-        if (this.options.service.job(job.id)) this.board.resume(job, this.metaOf(job, delivery));
-      } else {
-        await this.board.finalize(job, this.metaOf(job, delivery));
-      }
-    }
+      return delivery && this.metaOf(job, delivery);
+    });
   }
 
   /** Resolves once every status message has sent what it has. */

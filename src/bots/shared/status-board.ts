@@ -114,6 +114,29 @@ export class StatusBoard<R, M> {
     this.showCurrent(job.id);
   }
 
+  /** Follows a job the intake just queued, replaying the events it missed, and shows where it is. */
+  followQueued(jobId: string, meta: M, missed: readonly JobEvent[]): void {
+    this.follow(jobId, meta);
+    for (const event of missed) this.handle(jobId, event);
+    this.showCurrent(jobId);
+  }
+
+  /**
+   * After a restart, for every stored job of this platform (`metaOf` answers `undefined` for the
+   * others): unfinished jobs the queue resumed are followed again, ended ones brought up to date.
+   */
+  async resumeStored(jobs: readonly RestyleJob[], metaOf: (job: RestyleJob) => M | undefined): Promise<void> {
+    for (const job of jobs) {
+      const meta = metaOf(job);
+      if (!meta) continue;
+      if (!isTerminal(job.state)) {
+        if (this.service.job(job.id)) this.resume(job, meta);
+      } else {
+        await this.finalize(job, meta);
+      }
+    }
+  }
+
   /**
    * After a restart: a job that ended (recently) while its final view was still waiting for its
    * turn gets it now, so no status message says "Restyling…" next to a delivered video.

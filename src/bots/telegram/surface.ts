@@ -1,6 +1,6 @@
 import type { Telegram } from 'telegraf';
 import type { InlineKeyboardMarkup } from 'telegraf/types';
-import { type Delivery, isTerminal, type RestyleJob } from '../../core/job.ts';
+import type { Delivery, RestyleJob } from '../../core/job.ts';
 import type { VideoLimits } from '../../core/limits.ts';
 import type { JobStore, Logger } from '../../core/ports.ts';
 import type { JobEvent, RestyleService } from '../../core/queue/service.ts';
@@ -138,9 +138,7 @@ export class TelegramSurface implements ChatSurface {
   }
 
   follow(request: IntakeRecord, job: RestyleJob, missed: readonly JobEvent[]): void {
-    this.board.follow(job.id, this.metaOf(this.telegramDeliveryOf(request), job));
-    for (const event of missed) this.board.handle(job.id, event);
-    this.board.showCurrent(job.id);
+    this.board.followQueued(job.id, this.metaOf(this.telegramDeliveryOf(request), job), missed);
   }
 
   handle(jobId: string, event: JobEvent): void {
@@ -148,16 +146,11 @@ export class TelegramSurface implements ChatSurface {
   }
 
   /** After a restart: follows the unfinished jobs again, and brings ended ones' statuses up to date. */
-  async resume(jobs: readonly RestyleJob[]): Promise<void> {
-    for (const job of jobs) {
+  resume(jobs: readonly RestyleJob[]): Promise<void> {
+    return this.board.resumeStored(jobs, (job) => {
       const delivery = telegramDelivery(job);
-      if (!delivery) continue;
-      if (!isTerminal(job.state)) {
-        if (this.options.service.job(job.id)) this.board.resume(job, this.metaOf(delivery, job));
-      } else {
-        await this.board.finalize(job, this.metaOf(delivery, job));
-      }
-    }
+      return delivery && this.metaOf(delivery, job);
+    });
   }
 
   /** Sends a message replying to `target`; resolves with its id. */
