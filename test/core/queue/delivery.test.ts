@@ -20,8 +20,8 @@ afterEach(async () => {
   await Promise.all(services.splice(0).map((service) => service.stop()));
 });
 
-function serviceOn(fakes: Fakes): RestyleService {
-  const service = new RestyleService(fakeDeps(fakes));
+function serviceOn(fakes: Fakes, overrides: Parameters<typeof fakeDeps>[1] = {}): RestyleService {
+  const service = new RestyleService(fakeDeps(fakes, overrides));
   services.push(service);
   return service;
 }
@@ -73,6 +73,55 @@ describe('delivering results', () => {
     expect((await restarted.settled(id)).state.kind).toBe('delivered');
     expect(before.sink.delivered).toHaveLength(1);
     expect(after.sink.delivered).toHaveLength(0);
+  });
+
+  it('asks the platform about a hand-over a crash cut short instead of sending it blindly', async () => {
+    /** A sink whose process "dies" once the upload has started: the hand-over never resolves. */
+    class DyingSink extends RecordingSink {
+      override async deliver(
+        job: RestyleJob,
+        resultPath: string,
+        signal?: AbortSignal,
+        beforeSend?: () => Promise<void>,
+      ) {
+        await beforeSend?.();
+        return new Promise<never>(() => {});
+      }
+    }
+    /** A platform that cannot look: it says the hand-over is in doubt rather than send twice. */
+    class BlindSink extends RecordingSink {
+      readonly asked: string[] = [];
+      async resumeInterrupted(job: RestyleJob) {
+        this.asked.push(job.id);
+        return { uncertain: true };
+      }
+    }
+    const before = makeFakes();
+    const dying = new RestyleService(fakeDeps(before, { sinks: new Map([['test', new DyingSink()]]) }));
+    await dying.start();
+    const id = await restyle(dying);
+    await until(() => before.store.records.has(`delivery.sending:${id}`), 'the hand-over to start');
+    const after = makeFakes({ store: new MemoryJobStore() });
+    for (const [key, value] of before.store.jobs) after.store.jobs.set(key, value);
+    for (const [key, value] of before.store.records) after.store.records.set(key, value);
+    after.files.present.add(`/results/${id}.mp4`);
+    const blind = new BlindSink();
+    const restarted = serviceOn(after, { sinks: new Map([['test', blind]]) });
+    await restarted.start();
+    const delivered = await restarted.settled(id);
+    expect(delivered.state).toMatchObject({ kind: 'delivered', uncertain: true });
+    expect(blind.asked).toEqual([id]);
+    expect(blind.delivered).toHaveLength(0);
+
+    // A sink that cannot be asked gets the result again (at least once rather than never).
+    const plain = makeFakes({ store: new MemoryJobStore() });
+    for (const [key, value] of before.store.jobs) plain.store.jobs.set(key, value);
+    for (const [key, value] of before.store.records) plain.store.records.set(key, value);
+    plain.files.present.add(`/results/${id}.mp4`);
+    const again = serviceOn(plain);
+    await again.start();
+    expect((await again.settled(id)).state).toMatchObject({ kind: 'delivered' });
+    expect(plain.sink.delivered).toHaveLength(1);
   });
 
   it('fails the job when the sink cannot hand the result over, recording nothing as sent', async () => {
