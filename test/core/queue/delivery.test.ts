@@ -79,9 +79,9 @@ describe('delivering results', () => {
     /** A sink whose process "dies" once the upload has started: the hand-over never resolves. */
     class DyingSink extends RecordingSink {
       override async deliver(
-        job: RestyleJob,
-        resultPath: string,
-        signal?: AbortSignal,
+        _job: RestyleJob,
+        _resultPath: string,
+        _signal?: AbortSignal,
         beforeSend?: () => Promise<void>,
       ) {
         await beforeSend?.();
