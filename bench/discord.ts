@@ -83,7 +83,7 @@ export async function discordBenchmark(): Promise<void> {
     );
     console.table([
       {
-        what: 'interaction → deferred (3 s allowed), p50 / max ms',
+        what: 'interaction → first answer (3 s allowed), p50 / max ms',
         value: `${percentile(acks, 50)} / ${Math.max(...acks)}`,
       },
       {

@@ -28,7 +28,7 @@ import { decodeCustomId, encodeCustomId, styleSelectRow } from './components.ts'
 import { clipFromAttachment, clipFromAttachments, type DiscordClip } from './decode.ts';
 import { InteractionTokens } from './interaction-tokens.ts';
 import { DiscordDeliverySink } from './sink.ts';
-import { DiscordSurface, type Starter } from './surface.ts';
+import { answerPrivately, DiscordSurface, type FirstAnswer, type Starter } from './surface.ts';
 import { TEXT } from './wording.ts';
 
 /** Everything the Discord bot needs. */
@@ -223,29 +223,26 @@ export class DiscordBot {
   }
 
   private async onSlash(interaction: ChatInputCommandInteraction, person: Person): Promise<void> {
-    // Acknowledge first: Discord allows 3 s, and downloading takes longer.
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    // Answered within Discord's 3 s by the intake, right after it recorded the request (a few ms):
+    // a crash then never leaves an answer "thinking" with nothing on record.
     const attachment = interaction.options.getAttachment('video', true);
     const style = parseStyle(interaction.options.getString('style', true));
     const fps = interaction.options.getInteger('fps') ?? this.options.fps;
     if (!style) {
-      await interaction.editReply(stylesText(person.locale, '/restyle style:3d-cartoon'));
+      await answerPrivately(interaction, 'reply', {
+        content: stylesText(person.locale, '/restyle style:3d-cartoon'),
+        components: [],
+      });
       return;
     }
     const clip = clipFromAttachment(attachment);
     if (!clip) {
-      await interaction.editReply(TEXT[person.locale].notVideo(attachment.contentType ?? attachment.name));
+      const content = TEXT[person.locale].notVideo(attachment.contentType ?? attachment.name);
+      await answerPrivately(interaction, 'reply', { content, components: [] });
       return;
     }
-    await this.start(
-      interaction,
-      person,
-      { clipId: ClipCache.newId(), filename: clip.filename },
-      style,
-      fps,
-      false,
-      clip,
-    );
+    const kept = { clipId: ClipCache.newId(), filename: clip.filename };
+    await this.start(interaction, 'reply', person, kept, style, fps, false, clip);
   }
 
   private async onMessageAction(
@@ -281,18 +278,18 @@ export class DiscordBot {
     const style = parseStyle(interaction.values[0] ?? '') ?? STYLES[0];
     const t = TEXT[person.locale];
     if (action?.kind === 'pick') {
-      await interaction.update({ content: t.checkingHere, components: [] });
       const pick = await this.picks.get(action.ref);
-      if (!pick || !(await this.clips.get(pick.clipId))) {
-        await interaction.editReply({ content: t.pickExpired, components: [] });
+      // The clip may still be downloading: the intake waits for it, this only needs to know it comes.
+      if (!pick || !(await this.clips.available(pick.clipId))) {
+        await interaction.update({ content: t.pickExpired, components: [] });
         return;
       }
-      await this.start(interaction, person, pick, style, this.options.fps, false);
+      await this.start(interaction, 'update', person, pick, style, this.options.fps, false);
       return;
     }
     if (action?.kind === 'again') {
-      await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-      await this.startFromKept(interaction, person, action.ref, style, false);
+      // Under a public result: the answer is a new private message, not an edit of the result.
+      await this.startFromKept(interaction, 'reply', person, action.ref, style, false);
       return;
     }
     await interaction.deferUpdate();
@@ -320,9 +317,7 @@ export class DiscordBot {
       return;
     }
     if (action?.kind === 'fit') {
-      const style = styleById(action.styleId)!;
-      await interaction.update({ content: t.checkingHere, components: [] });
-      await this.startFromKept(interaction, person, action.ref, style, true);
+      await this.startFromKept(interaction, 'update', person, action.ref, styleById(action.styleId)!, true);
       return;
     }
     await interaction.deferUpdate();
@@ -331,6 +326,7 @@ export class DiscordBot {
   /** A request from a clip kept earlier ("another style", "adjust and restyle"). */
   private async startFromKept(
     interaction: Starter,
+    first: FirstAnswer,
     person: Person,
     clipId: string,
     style: Style,
@@ -338,15 +334,17 @@ export class DiscordBot {
   ): Promise<void> {
     const kept = await this.clips.get(clipId);
     if (!kept) {
-      await interaction.editReply({ content: TEXT[person.locale].clipExpired, components: [] });
+      await answerPrivately(interaction, first, { content: TEXT[person.locale].clipExpired, components: [] });
       return;
     }
-    await this.start(interaction, person, { clipId, filename: kept.filename }, style, this.options.fps, fit);
+    const clip = { clipId, filename: kept.filename };
+    await this.start(interaction, first, person, clip, style, this.options.fps, fit);
   }
 
   /** Hands a request to the intake, which records and acknowledges it before anything slow. */
   private async start(
     interaction: Starter,
+    first: FirstAnswer,
     person: Person,
     clip: { clipId: string; filename: string },
     style: Style,
@@ -355,7 +353,7 @@ export class DiscordBot {
     attachment?: DiscordClip,
   ): Promise<void> {
     const requestId = `discord-${interaction.id}`;
-    this.surface.starting(requestId, interaction, attachment);
+    this.surface.starting(requestId, interaction, first, attachment);
     await this.intake.accept({
       id: requestId,
       requester: requesterOf(person),

@@ -82,6 +82,12 @@ export class ClipCache {
     return exists ? kept : undefined;
   }
 
+  /** True when the clip is kept, or on its way (a download under way); does not wait. */
+  async available(clipId: string): Promise<boolean> {
+    if (this.downloads.has(clipId)) return true;
+    return (await this.get(clipId)) !== undefined;
+  }
+
   /** Gives a job its own copy of a kept clip: a hard link costs nothing, a copy when links are not possible. */
   async copyTo(kept: KeptClip, destPath: string): Promise<void> {
     await rm(destPath, { force: true });

@@ -5,6 +5,7 @@ import {
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   DiscordAPIError,
+  MessageFlags,
   type REST,
   Routes,
   SnowflakeUtil,
@@ -35,6 +36,28 @@ import { discordStatusText, statusWithMention, TEXT } from './wording.ts';
 
 /** The interaction a request starts from: it answers the requester privately while it lasts. */
 export type Starter = ChatInputCommandInteraction | StringSelectMenuInteraction | ButtonInteraction;
+
+/**
+ * How a starter is first answered: a new private reply, or an update of the private message it
+ * came from (a picker, a rejection). The request is recorded before either, so no answer is ever
+ * left "thinking" by a crash.
+ */
+export type FirstAnswer = 'reply' | 'update';
+
+/** Answers an interaction privately: the first answer as chosen, later ones by editing it. */
+export async function answerPrivately(
+  starter: Starter,
+  first: FirstAnswer,
+  payload: { content: string; components: Row[] },
+): Promise<void> {
+  if (starter.deferred || starter.replied) {
+    await starter.editReply(payload);
+  } else if (first === 'update' && starter.isMessageComponent()) {
+    await starter.update(payload);
+  } else {
+    await starter.reply({ ...payload, flags: MessageFlags.Ephemeral });
+  }
+}
 
 type Row = APIActionRowComponent<APIComponentInMessageActionRow>;
 
@@ -76,8 +99,11 @@ const GONE_CODES = new Set([10003, 10008, 50001, 50005, 50013]);
 export class DiscordSurface implements ChatSurface {
   readonly platform = 'discord';
   private readonly board: StatusBoard<Rendered, StatusMeta>;
-  /** Interactions of requests being taken in, in memory only. */
-  private readonly starters = new Map<string, Starter>();
+  /** Interactions of requests being taken in (and how to answer them first), in memory only. */
+  private readonly starters = new Map<
+    string,
+    { readonly interaction: Starter; readonly first: FirstAnswer }
+  >();
   /** Attachments of requests not downloaded yet; their signed URLs are never stored. */
   private readonly attachments = new Map<string, DiscordClip>();
 
@@ -100,8 +126,8 @@ export class DiscordSurface implements ChatSurface {
   }
 
   /** Keeps the interaction (and the attachment to fetch, if any) of a request about to be taken in. */
-  starting(requestId: string, starter: Starter, attachment?: DiscordClip): void {
-    this.starters.set(requestId, starter);
+  starting(requestId: string, starter: Starter, first: FirstAnswer, attachment?: DiscordClip): void {
+    this.starters.set(requestId, { interaction: starter, first });
     if (attachment) this.attachments.set(requestId, attachment);
   }
 
@@ -109,7 +135,8 @@ export class DiscordSurface implements ChatSurface {
     const { address } = request;
     const who = `<@${address.userId}>`;
     const withMention = (status: string) => statusWithMention(status, String(address.userId), request.locale);
-    const starter = this.starters.get(request.id);
+    const started = this.starters.get(request.id);
+    const starter = started?.interaction;
     const statusId = typeof address.statusId === 'string' ? address.statusId : undefined;
     const channelId = String(address.channelId);
     if (notice.kind === 'checking') {
@@ -124,7 +151,10 @@ export class DiscordSurface implements ChatSurface {
       if (starter) {
         // A deferred reply turns into whatever comes first: settle it, so the status is a message of its own.
         // A pointer, not a status: after a restart this private answer can no longer be edited.
-        await starter.editReply({ content: TEXT[request.locale].checkingHere, components: [] });
+        await answerPrivately(starter, started.first, {
+          content: TEXT[request.locale].checkingHere,
+          components: [],
+        });
         const status = await starter.followUp({
           content: withMention(content),
           allowedMentions: { parse: [] },
@@ -142,7 +172,7 @@ export class DiscordSurface implements ChatSurface {
       // Refusals are private: the public status goes, the reasons go to the requester alone.
       this.starters.delete(request.id);
       if (statusId) await starter.deleteReply(statusId).catch(() => undefined);
-      await starter.editReply({ content, components });
+      await answerPrivately(starter, started.first, { content, components });
       return address;
     }
     // After a restart the interaction is gone: the status in the channel says it instead.
@@ -187,7 +217,7 @@ export class DiscordSurface implements ChatSurface {
   }
 
   follow(request: IntakeRecord, job: RestyleJob, missed: readonly JobEvent[]): void {
-    const starter = this.starters.get(request.id);
+    const starter = this.starters.get(request.id)?.interaction;
     this.starters.delete(request.id);
     if (starter) {
       this.options.tokens.set(job.id, {
