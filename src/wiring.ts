@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DashScopeBackend } from './adapters/dashscope/backend.ts';
 import { DashScopeTempUpload } from './adapters/dashscope/upload.ts';
@@ -42,7 +43,9 @@ export async function createService(
     ...(config.FFMPEG_PATH ? { FFMPEG_PATH: config.FFMPEG_PATH } : {}),
     ...(config.FFPROBE_PATH ? { FFPROBE_PATH: config.FFPROBE_PATH } : {}),
   });
-  const workDir = join(config.RESTYLE_WORK_DIR, randomUUID());
+  // Named after this process, so the next start can remove what a killed one left behind.
+  await removeDeadWorkDirs(config.RESTYLE_WORK_DIR);
+  const workDir = join(config.RESTYLE_WORK_DIR, `${process.pid}-${randomUUID()}`);
   mkdirSync(workDir, { recursive: true });
   const store = await createJobStore(config.STORE_URL, { logger });
   const deps: ServiceDeps = {
@@ -78,8 +81,27 @@ export async function createService(
     deps,
     async close() {
       await store.close();
-      const { rm } = await import('node:fs/promises');
       await rm(workDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Removes the work folders of processes that no longer run (killed before they could clean up). */
+async function removeDeadWorkDirs(root: string): Promise<void> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = Number(/^(\d+)-/.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid || isRunning(pid)) continue;
+    await rm(join(root, name), { recursive: true, force: true });
+  }
+}
+
+/** True while a process with this id exists (signal 0 only checks). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

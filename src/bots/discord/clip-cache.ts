@@ -48,7 +48,7 @@ export class ClipCache {
     return randomBytes(9).toString('base64url');
   }
 
-  /** Creates the folder and removes clips older than a day. */
+  /** Creates the folder and removes clips older than a day, and downloads a crash cut short. */
   async open(): Promise<void> {
     await mkdir(this.options.dir, { recursive: true });
     const names = await readdir(this.options.dir).catch(() => [] as string[]);
@@ -56,7 +56,9 @@ export class ClipCache {
     for (const name of names) {
       const path = join(this.options.dir, name);
       const info = await stat(path).catch(() => undefined);
-      if (info && now - info.mtimeMs > CLIP_TTL_MS) await rm(path, { force: true });
+      // Nothing downloads before open: a partial file is what a crash left.
+      if (name.endsWith('.part') || (info && now - info.mtimeMs > CLIP_TTL_MS))
+        await rm(path, { force: true });
     }
   }
 

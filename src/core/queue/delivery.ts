@@ -131,6 +131,8 @@ export class ResultDelivery {
     } else {
       uncertain = (await this.handOver(job, resultPath)).uncertain === true;
     }
+    // The receipt is on record, so the copy is no longer needed even if a crash comes next.
+    await deps.files.remove(resultPath);
     const delivered = await this.book.update(job.id, {
       kind: 'delivered',
       taskId,
@@ -138,7 +140,6 @@ export class ResultDelivery {
       atMs: deps.clock.now(),
       ...(uncertain ? { uncertain } : {}),
     });
-    await deps.files.remove(resultPath);
     await this.sending.delete(job.id);
     this.events.emit(job.id, { type: 'delivered', job: delivered });
   }
