@@ -25,10 +25,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
   const [command, ...rest] = argv;
   const locale = terminalLocale(io.env);
   try {
-    // Each command loads its own modules when it runs. Besides a quicker start, this keeps
-    // `restyle run` loading the bots (and discord.js's undici) before the adapters' undici: each
-    // undici installs a process-wide dispatcher as it loads, the first one wins, and discord.js's
-    // attachment uploads fail on the newer one's.
+    // Each command loads its own modules when it runs: a quicker start for the light ones.
     switch (command) {
       case 'video':
         return await (await import('./cli/video.ts')).videoCommand(rest, io);

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import {
   type ButtonInteraction,
   type ChatInputCommandInteraction,
@@ -72,6 +73,17 @@ function requesterOf(person: Person, operator = false): Requester {
   return { key: `discord:${person.id}`, name: person.name, ...(operator ? { operator: true } : {}) };
 }
 
+/**
+ * An HTTP agent of the undici that discord.js's REST client itself calls. Each undici major installs
+ * a process-wide default dispatcher when it loads, and the first to load wins: left to that default,
+ * discord.js's requests (file uploads first) fail whenever the service's newer undici loaded first.
+ */
+function restAgent(): unknown {
+  const fromRest = createRequire(createRequire(import.meta.url).resolve('@discordjs/rest'));
+  const { Agent } = fromRest('undici') as { Agent: new () => unknown };
+  return new Agent();
+}
+
 function describeError(error: unknown): string {
   if (error instanceof DiscordAPIError) return `${error.status} ${error.code}: ${error.message}`;
   return error instanceof Error ? error.message : String(error);
@@ -99,6 +111,7 @@ export class DiscordBot {
     this.client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: options.apiRoot } });
     // Status edits of resumed jobs start before the gateway login, which would set the token only then.
     this.client.rest.setToken(options.token);
+    this.client.rest.setAgent(restAgent() as Parameters<typeof this.client.rest.setAgent>[0]);
     this.client.on(Events.InteractionCreate, (interaction) => {
       this.onInteraction(interaction).catch((error: unknown) => {
         // The one error boundary: log with who asked, answer kindly if we still can.
