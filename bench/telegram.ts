@@ -8,6 +8,9 @@ import type { Chat, Message, User } from '../test/fakes/telegram/types.ts';
 import { cleanupMedia, makeClip, tempDir } from '../test/helpers/media.ts';
 import { appEnv, runApp, sentVideos } from '../test/helpers/telegram-app.ts';
 
+// As bin/restyle.js does for the service: store reads must not queue behind file work.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
 const PRIVATE_USERS = 12;
 const GROUP_USERS = 6;
 const TASK_MS = 1_500;

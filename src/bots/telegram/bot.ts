@@ -364,14 +364,14 @@ export class TelegramBot {
     // A picker (or a rejection) turns into one job's status message: a second tap, or a tap on
     // another of its buttons before the buttons vanished, must not start a second job there.
     const requestId = `telegram-${updateId}`;
-    if (
-      action.kind !== 'again' &&
-      !(await this.claim(`${message.chat.id}:${message.message_id}`, requestId))
-    ) {
+    const key = `${message.chat.id}:${message.message_id}`;
+    if (action.kind !== 'again' && !this.claimHere(key, requestId)) {
       await answer(t.alreadyStarted);
       return;
     }
+    // The tap is answered before the claim is stored: the spinner stops at once.
     await answer(t.pickedStyle(style.names[person.locale]));
+    if (action.kind !== 'again' && !(await this.claimStored(key, requestId))) return;
     await this.startRequest({
       requestId,
       clipId: action.clipId,
@@ -384,12 +384,17 @@ export class TelegramBot {
     });
   }
 
-  /** True for the request that claims a picker first, in this process or before a restart. */
-  private async claim(key: string, requestId: string): Promise<boolean> {
+  /** True for the request that claims a picker first in this process (two taps in one batch). */
+  private claimHere(key: string, requestId: string): boolean {
     const here = this.claimedHere.get(key);
     if (here !== undefined) return here === requestId;
     this.claimedHere.set(key, requestId);
     if (this.claimedHere.size > 10_000) this.claimedHere.delete(this.claimedHere.keys().next().value!);
+    return true;
+  }
+
+  /** True unless another request claimed the picker before a restart; records the claim. */
+  private async claimStored(key: string, requestId: string): Promise<boolean> {
     const stored = await this.claims.get(key);
     if (stored !== undefined) return stored === requestId;
     await this.claims.set(key, requestId);
