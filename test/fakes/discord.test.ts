@@ -579,10 +579,13 @@ describe('fake Discord with the real discord.js client', () => {
 
   it('resumes the session after the gateway drops the connection', async () => {
     const session = fake.gateway.sessions[0]!;
+    // A busy machine can make the client resume on its own before (a late heartbeat ACK): count from now.
+    const resumesBefore = session.resumes;
     const resumed = new Promise<void>((resolve) => client.once(Events.ShardResume, () => resolve()));
     fake.gateway.disconnectAll(4000);
     await resumed;
-    expect(session).toMatchObject({ resumes: 1, connected: true });
+    expect(session.connected).toBe(true);
+    expect(session.resumes).toBeGreaterThan(resumesBefore);
     const resume = fake.gateway.connections.at(-1)!.received.find((p) => p.op === 6)!.d as {
       session_id: string;
     };

@@ -58,6 +58,8 @@ export class ChatIntake {
   private readonly background: BackgroundWork;
   private readonly shutdown = new AbortController();
   private readonly now: () => number;
+  /** Once `resume` has loaded every stored request, those not in `inFlight` are gone from the store too. */
+  private resumed = false;
 
   constructor(
     private readonly options: ChatIntakeOptions,
@@ -98,7 +100,8 @@ export class ChatIntake {
     }
     this.inFlight.set(record.id, record);
     try {
-      if (await this.records.get(record.id)) {
+      // Until `resume` has run, a request recorded before a restart is only in the store.
+      if (!this.resumed && (await this.records.get(record.id))) {
         this.inFlight.delete(record.id);
         return 'duplicate';
       }
@@ -131,7 +134,10 @@ export class ChatIntake {
     const mine = stored
       .map((entry) => entry.value)
       .filter((record) => record.platform === this.surface.platform);
-    if (mine.length === 0) return 0;
+    if (mine.length === 0) {
+      this.resumed = true;
+      return 0;
+    }
     const jobs = new Map<string, RestyleJob>();
     for (const job of await this.options.store.list()) {
       if (typeof job.delivery.intakeId === 'string') jobs.set(job.delivery.intakeId, job);
@@ -155,6 +161,7 @@ export class ChatIntake {
         await this.process({ ...record, address });
       });
     }
+    this.resumed = true;
     return resumed;
   }
 
