@@ -42,7 +42,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (process.env.DEBUG_LOGS) console.log(running?.logs.join('\n'));
   await running?.stop();
   await Promise.all([discord?.close(), dashscope?.close()]);
 });
