@@ -1,8 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { CallbackQuery, InlineKeyboardMarkup } from 'telegraf/types';
-import { z } from 'zod';
 import { isCancelable, type Requester, type RestyleJob } from '../../core/job.ts';
-import { defineScope, openScope, type RecordScope } from '../../core/records.ts';
 import { type Locale, STYLES, type Style, styleById } from '../../core/styles.ts';
 import { localeFrom, queueLineText, viewOfStatus } from '../../text/index.ts';
 import { BackgroundWork } from '../shared/background.ts';
@@ -11,6 +8,7 @@ import type { BotDeps, BotSettings } from '../shared/deps.ts';
 import { ChatIntake } from '../shared/intake.ts';
 import { DailyQuota } from '../shared/quota.ts';
 import { type DEFAULT_API_RETRY, describeApiError } from './api.ts';
+import { type ClipRecord, TelegramClips } from './clips.ts';
 import {
   askFromText,
   clipFromMessage,
@@ -39,32 +37,6 @@ export interface TelegramBotOptions extends BotDeps, BotSettings {
   /** Retry settings of Bot API calls (tests shorten them). */
   readonly retry?: Partial<typeof DEFAULT_API_RETRY>;
 }
-
-/** A clip someone sent, kept so buttons can refer to it by a short id. */
-const ClipRecordSchema = z.object({
-  clip: z.object({
-    kind: z.enum(['video', 'animation', 'video_note', 'document']),
-    fileId: z.string(),
-    fileUniqueId: z.string(),
-    fileSizeBytes: z.number().optional(),
-    fileName: z.string().optional(),
-    mimeType: z.string().optional(),
-  }),
-  chatId: z.number(),
-  messageId: z.number(),
-  threadId: z.number().nullable(),
-  /** Who asked for it: only they may pick its first style. */
-  ownerId: z.number(),
-});
-type ClipRecord = z.infer<typeof ClipRecordSchema>;
-
-/** Clips, for a week of "another style" buttons. */
-const CLIPS = defineScope({ name: 'telegram.clip', schema: ClipRecordSchema, ttlMs: 7 * 24 * 3_600_000 });
-/**
- * Pickers and rejections whose buttons already started a job (`<chat>:<message>`), with the request
- * that did: the same tap delivered again after a crash goes on, another tap does not.
- */
-const CLAIMS = defineScope({ name: 'telegram.claim', schema: z.string(), ttlMs: 7 * 24 * 3_600_000 });
 
 /** Who taps or writes: enough to decide, answer and log. */
 interface Person {
@@ -110,18 +82,14 @@ export class TelegramBot {
   private readonly limits: TelegramServerLimits;
   private readonly surface: TelegramSurface;
   private readonly intake: ChatIntake;
-  private readonly clips: RecordScope<ClipRecord>;
-  private readonly claims: RecordScope<string>;
-  /** Claims made in this process, so two taps in one batch of updates cannot both pass. */
-  private readonly claimedHere = new Map<string, string>();
+  private readonly clips: TelegramClips;
   private readonly background: BackgroundWork;
 
   constructor(private readonly options: TelegramBotOptions) {
     this.background = new BackgroundWork(options.logger, 'telegram', describeApiError);
     this.transport = new TelegramTransport(options);
     this.limits = new TelegramServerLimits({ ...options.fileLimits, apiRoot: options.apiRoot });
-    this.clips = openScope(options.store, CLIPS);
-    this.claims = openScope(options.store, CLAIMS);
+    this.clips = new TelegramClips(options.store);
     const api = this.transport.api;
     const limits = this.limits;
     this.sink = new TelegramDeliverySink({
@@ -305,9 +273,8 @@ export class TelegramBot {
     person: Person,
     ask: { style: Style | undefined; fit: boolean },
   ): Promise<void> {
-    const clipId = randomBytes(9).toString('base64url');
     const record: ClipRecord = { clip, ...targetOf(holder), ownerId: person.id };
-    await this.clips.set(clipId, record);
+    const clipId = await this.clips.save(record);
     if (ask.style) {
       await this.startRequest({
         requestId,
@@ -365,13 +332,13 @@ export class TelegramBot {
     // another of its buttons before the buttons vanished, must not start a second job there.
     const requestId = `telegram-${updateId}`;
     const key = `${message.chat.id}:${message.message_id}`;
-    if (action.kind !== 'again' && !this.claimHere(key, requestId)) {
+    if (action.kind !== 'again' && !this.clips.claimHere(key, requestId)) {
       await answer(t.alreadyStarted);
       return;
     }
     // The tap is answered before the claim is stored: the spinner stops at once.
     await answer(t.pickedStyle(style.names[person.locale]));
-    if (action.kind !== 'again' && !(await this.claimStored(key, requestId))) return;
+    if (action.kind !== 'again' && !(await this.clips.claimStored(key, requestId))) return;
     await this.startRequest({
       requestId,
       clipId: action.clipId,
@@ -382,23 +349,6 @@ export class TelegramBot {
       // The picker (or the rejection) becomes the status message; "another style" gets a new one.
       ...(action.kind === 'again' ? {} : { statusId: message.message_id }),
     });
-  }
-
-  /** True for the request that claims a picker first in this process (two taps in one batch). */
-  private claimHere(key: string, requestId: string): boolean {
-    const here = this.claimedHere.get(key);
-    if (here !== undefined) return here === requestId;
-    this.claimedHere.set(key, requestId);
-    if (this.claimedHere.size > 10_000) this.claimedHere.delete(this.claimedHere.keys().next().value!);
-    return true;
-  }
-
-  /** True unless another request claimed the picker before a restart; records the claim. */
-  private async claimStored(key: string, requestId: string): Promise<boolean> {
-    const stored = await this.claims.get(key);
-    if (stored !== undefined) return stored === requestId;
-    await this.claims.set(key, requestId);
-    return true;
   }
 
   /** Hands a request to the intake, which records and acknowledges it before anything slow. */
