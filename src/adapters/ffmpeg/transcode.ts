@@ -3,7 +3,8 @@ import { throwIfAborted } from '../../core/errors.ts';
 import { FIT_AUDIO_BITRATE_KBPS, FIT_SIZE_MARGIN, type FitPlan } from '../../core/fit.ts';
 import type { Transcoder } from '../../core/ports.ts';
 import { type FfmpegBinaries, resolveFfmpeg } from './binaries.ts';
-import { fileUrl, runProcess, SAFE_INPUT_ARGS, stderrSummary } from './probe.ts';
+import { runProcess, stderrSummary } from './process.ts';
+import { fileUrl, SAFE_INPUT_ARGS } from './safe-input.ts';
 
 /** Default time one ffmpeg run gets before it is killed. */
 export const DEFAULT_TRANSCODE_TIMEOUT_MS = 10 * 60_000;

@@ -5,13 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  containerOf,
-  FfprobeVideoProbe,
-  rotationOf,
-  runFfprobe,
-  runProcess,
-} from '../../../src/adapters/ffmpeg/probe.ts';
+import { runFfprobe } from '../../../src/adapters/ffmpeg/ffprobe.ts';
+import { containerOf, FfprobeVideoProbe, rotationOf } from '../../../src/adapters/ffmpeg/probe.ts';
+import { runProcess } from '../../../src/adapters/ffmpeg/process.ts';
 import { AbortedError } from '../../../src/core/errors.ts';
 import { checkProbe, checkVideo, type ProbeResult, type VideoFacts } from '../../../src/core/limits.ts';
 import {
@@ -225,7 +221,12 @@ describe('FfprobeVideoProbe on bad inputs', () => {
   it('rejects a 31 s clip with the duration and the 30 s limit', async () => {
     const violations = await violationsOf((b) => b.tooLong);
     expect(violations).toEqual([
-      { code: 'duration-too-long', durationSec: expect.any(Number), maxDurationSec: 30 },
+      {
+        code: 'duration-too-long',
+        durationSec: expect.any(Number),
+        maxDurationSec: 30,
+        pictureSec: expect.any(Number),
+      },
     ]);
     expect(violations[0]?.code === 'duration-too-long' && violations[0].durationSec).toBeCloseTo(31, 1);
   });
