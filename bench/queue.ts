@@ -285,6 +285,7 @@ const FACTS: VideoFacts = {
   formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
   sizeBytes: 200_000,
   durationSec: 2,
+  pictureSec: 2,
   codec: 'h264',
   width: 640,
   height: 360,

@@ -1,4 +1,11 @@
-import { type Container, checkVideo, DEFAULT_LIMITS, type VideoFacts, type VideoLimits } from './limits.ts';
+import {
+  type Container,
+  checkVideo,
+  DEFAULT_LIMITS,
+  type StreamKind,
+  type VideoFacts,
+  type VideoLimits,
+} from './limits.ts';
 
 /** Width and height in pixels, as displayed. */
 export interface Size {
@@ -8,13 +15,28 @@ export interface Size {
 
 /** One change `--fit` makes to a clip, with the numbers to tell the user. */
 export type FitChange =
+  /** The picture cut to the limit (`toSec` is the cut planned, then the length measured). */
   | { readonly kind: 'trim'; readonly fromSec: number; readonly toSec: number }
+  /** Another stream (audio…) that ran past the picture, cut where the picture ends. */
+  | {
+      readonly kind: 'cut-streams';
+      readonly stream: StreamKind;
+      readonly fromSec: number;
+      readonly toSec: number;
+    }
+  /** An incomplete file: the part that decodes, re-encoded (`keptSec` planned, then measured). */
+  | { readonly kind: 'salvage'; readonly declaredSec: number; readonly keptSec: number }
   | { readonly kind: 'scale'; readonly from: Size; readonly to: Size }
   | { readonly kind: 'crop'; readonly from: Size; readonly to: Size }
   | { readonly kind: 'reencode'; readonly fromCodec: string; readonly toCodec: string }
   | { readonly kind: 'remux'; readonly fromContainer: Container; readonly toContainer: Container }
-  /** `fromBytes` is the estimated output size without a bitrate cap (after trimming and scaling). */
-  | { readonly kind: 'shrink'; readonly fromBytes: number; readonly maxBytes: number };
+  /** The input's size, the limit, and once fitted the size reached. */
+  | {
+      readonly kind: 'shrink';
+      readonly fromBytes: number;
+      readonly maxBytes: number;
+      readonly toBytes?: number | undefined;
+    };
 
 /** How to transcode a clip so it complies, and what that changes. */
 export interface FitPlan {
@@ -99,15 +121,35 @@ export function planFit(facts: VideoFacts, limits: VideoLimits = DEFAULT_LIMITS)
   if (checkVideo(facts, limits).length === 0) return undefined;
   const changes: FitChange[] = [];
 
+  // An incomplete file is re-encoded as far as it decodes; that is the picture fitting works with.
+  const pictureSec = facts.incomplete?.readableSec ?? facts.pictureSec;
   let trimToSec: number | undefined;
-  if (facts.durationSec > limits.maxDurationSec) {
+  if (facts.incomplete) {
+    trimToSec = facts.incomplete.readableSec;
+    changes.push({
+      kind: 'salvage',
+      declaredSec: facts.incomplete.declaredSec,
+      keptSec: facts.incomplete.readableSec,
+    });
+  }
+  if (pictureSec > limits.maxDurationSec) {
     // A cut at 30 s keeps the frame starting at 29.97 s, which ends at 30.003 s; stop 1.5 frames early.
     // Rates above 60 fps are more often timebase artefacts than real; assume 60 for the margin.
     const frameSec = facts.frameRate ? 1 / Math.min(facts.frameRate, 60) : FALLBACK_FRAME_SEC;
     trimToSec = Math.max(0, Math.floor((limits.maxDurationSec - 1.5 * frameSec) * 1000) / 1000);
-    changes.push({ kind: 'trim', fromSec: facts.durationSec, toSec: limits.maxDurationSec });
+    changes.push({ kind: 'trim', fromSec: pictureSec, toSec: trimToSec });
+  } else if (!facts.incomplete && facts.durationSec > limits.maxDurationSec) {
+    // The picture fits but another stream runs on: end the whole file where the picture ends.
+    trimToSec = pictureSec;
+    changes.push({
+      kind: 'cut-streams',
+      stream: facts.longerStream ?? 'audio',
+      fromSec: facts.durationSec,
+      toSec: pictureSec,
+    });
   }
   const durationSec = trimToSec ?? facts.durationSec;
+  const sourceSec = facts.incomplete?.declaredSec ?? facts.durationSec;
 
   const display: Size = { width: facts.displayWidth, height: facts.displayHeight };
   const crop = cropToAspect(display, limits.maxAspectRatio);
@@ -123,7 +165,7 @@ export function planFit(facts: VideoFacts, limits: VideoLimits = DEFAULT_LIMITS)
   }
 
   // Bytes scale roughly with duration and pixel count; the input's own bitrate is the best guess we have.
-  const durationShare = facts.durationSec > 0 ? durationSec / facts.durationSec : 1;
+  const durationShare = sourceSec > 0 ? Math.min(1, durationSec / sourceSec) : 1;
   const pixelShare = (size.width * size.height) / Math.max(1, display.width * display.height);
   const estimatedBytes = Math.round(facts.sizeBytes * durationShare * pixelShare);
   let videoBitrateKbps: number | undefined;
@@ -131,7 +173,7 @@ export function planFit(facts: VideoFacts, limits: VideoLimits = DEFAULT_LIMITS)
     const budgetKbps = (limits.maxSizeBytes * FIT_SIZE_MARGIN * 8) / Math.max(1, durationSec) / 1000;
     const audioKbps = facts.hasAudio ? FIT_AUDIO_BITRATE_KBPS : 0;
     videoBitrateKbps = Math.max(MIN_VIDEO_BITRATE_KBPS, Math.floor(budgetKbps - audioKbps));
-    changes.push({ kind: 'shrink', fromBytes: estimatedBytes, maxBytes: limits.maxSizeBytes });
+    changes.push({ kind: 'shrink', fromBytes: facts.sizeBytes, maxBytes: limits.maxSizeBytes });
   }
 
   return {
@@ -144,4 +186,25 @@ export function planFit(facts: VideoFacts, limits: VideoLimits = DEFAULT_LIMITS)
     videoBitrateKbps,
     maxSizeBytes: limits.maxSizeBytes,
   };
+}
+
+/**
+ * The changes as they turned out, from the fitted file's facts: the length really kept and the size
+ * really reached, so what the requester reads names the real before and after.
+ */
+export function measuredChanges(changes: readonly FitChange[], fitted: VideoFacts): FitChange[] {
+  return changes.map((change) => {
+    switch (change.kind) {
+      case 'trim':
+        return { ...change, toSec: fitted.pictureSec };
+      case 'cut-streams':
+        return { ...change, toSec: fitted.durationSec };
+      case 'salvage':
+        return { ...change, keptSec: fitted.pictureSec };
+      case 'shrink':
+        return { ...change, toBytes: fitted.sizeBytes };
+      default:
+        return change;
+    }
+  });
 }

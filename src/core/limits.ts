@@ -20,7 +20,17 @@ export interface VideoFacts {
   /** ffprobe's demuxer name, e.g. `mov,mp4,m4a,3gp,3g2,mj2`. */
   readonly formatName: string;
   readonly sizeBytes: number;
+  /**
+   * How long the file runs as the model measures it: the container's duration, or the picture's
+   * when that is longer.
+   */
   readonly durationSec: number;
+  /** How long the picture (the first video stream) runs. */
+  readonly pictureSec: number;
+  /** The kind of stream that runs past the picture, when the file is longer than its picture. */
+  readonly longerStream?: StreamKind | undefined;
+  /** Set when the file holds less picture than it declares (cut short, or its data damaged). */
+  readonly incomplete?: Incompleteness | undefined;
   readonly codec: string;
   /** Coded size of the first video stream. */
   readonly width: number;
@@ -34,6 +44,22 @@ export interface VideoFacts {
   readonly hasAudio: boolean;
 }
 
+/** Kinds of stream besides the picture. */
+export type StreamKind = 'audio' | 'subtitles' | 'data';
+
+/** How much of its picture an incomplete file really holds. */
+export interface Incompleteness {
+  /** The picture's length as the file's header or index states it. */
+  readonly declaredSec: number;
+  /** How much of the picture can be read and decoded, from the start. */
+  readonly readableSec: number;
+  /** The index points at data past the end of the file (a download or copy cut short). */
+  readonly pastEnd: boolean;
+}
+
+/** What a path names when it is not a regular file. */
+export type NotAFileKind = 'directory' | 'fifo' | 'character-device' | 'block-device' | 'socket' | 'other';
+
 /** Why a file could not be turned into facts at all. */
 export type UnreadableReason =
   /** The file has no bytes. */
@@ -45,7 +71,11 @@ export type UnreadableReason =
   /** Media without a video stream (audio only, subtitles only). */
   | 'no-video-stream'
   /** The file embeds a playlist or references to other files or URLs (HLS, concat…). */
-  | 'embedded-reference';
+  | 'embedded-reference'
+  /** The path names a folder, a FIFO, a device or a socket (or a link to one), not a file. */
+  | 'not-a-file'
+  /** An animated picture (e.g. animated WebP) that this ffmpeg cannot decode into video. */
+  | 'undecodable-animation';
 
 /** The outcome of probing a file: facts, or the reason there are none. */
 export type ProbeResult =
@@ -58,6 +88,9 @@ export type ProbeResult =
       readonly detail?: string;
       /** For still images and audio: what it is instead, e.g. `PNG image`, `mp3 audio`. */
       readonly what?: string;
+      /** For `not-a-file`: what the path names, and whether it got there through a symbolic link. */
+      readonly fileKind?: NotAFileKind;
+      readonly viaLink?: boolean;
     };
 
 /** The model's input limits. */
@@ -100,14 +133,29 @@ export const DEFAULT_LIMITS = {
 
 /** A limit the clip breaks, with the numbers to explain it. `code` is stable and keys the wording. */
 export type LimitViolation =
-  | { readonly code: UnreadableReason; readonly sizeBytes: number; readonly what?: string }
+  | {
+      readonly code: UnreadableReason;
+      readonly sizeBytes: number;
+      readonly what?: string;
+      readonly fileKind?: NotAFileKind;
+      readonly viaLink?: boolean;
+    }
+  | ({ readonly code: 'incomplete' } & Incompleteness)
   | {
       readonly code: 'container-unsupported';
       readonly container: string;
       readonly allowed: readonly string[];
     }
   | { readonly code: 'codec-unsupported'; readonly codec: string }
-  | { readonly code: 'duration-too-long'; readonly durationSec: number; readonly maxDurationSec: number }
+  | {
+      readonly code: 'duration-too-long';
+      /** The file's length as the model measures it. */
+      readonly durationSec: number;
+      readonly maxDurationSec: number;
+      /** The picture's length; shorter than `durationSec` when another stream runs on (absent in old records). */
+      readonly pictureSec?: number;
+      readonly longerStream?: StreamKind | undefined;
+    }
   | { readonly code: 'file-too-large'; readonly sizeBytes: number; readonly maxSizeBytes: number }
   | {
       readonly code: 'side-too-small';
@@ -133,6 +181,7 @@ export type LimitViolationCode = LimitViolation['code'];
 
 /** Violations that `--fit` can repair by transcoding; the others need a different file. */
 export const FIXABLE_CODES: ReadonlySet<LimitViolationCode> = new Set([
+  'incomplete',
   'container-unsupported',
   'codec-unsupported',
   'duration-too-long',
@@ -157,14 +206,23 @@ export function checkVideo(facts: VideoFacts, limits: VideoLimits = DEFAULT_LIMI
       allowed: limits.containers,
     });
   }
-  if (!limits.codecs.includes(facts.codec)) {
+  // An animated picture format (GIF, WebP) carries its own codec: the container sentence says it all.
+  const pictureFormat = facts.codec === facts.container;
+  if (!limits.codecs.includes(facts.codec) && !pictureFormat) {
     violations.push({ code: 'codec-unsupported', codec: facts.codec });
   }
-  if (facts.durationSec > limits.maxDurationSec) {
+  if (facts.incomplete) {
+    // What the file declares is not there, so its declared length says nothing about the clip.
+    violations.push({ code: 'incomplete', ...facts.incomplete });
+  } else if (facts.durationSec > limits.maxDurationSec) {
     violations.push({
       code: 'duration-too-long',
       durationSec: facts.durationSec,
       maxDurationSec: limits.maxDurationSec,
+      pictureSec: facts.pictureSec,
+      ...(facts.longerStream && facts.durationSec > facts.pictureSec
+        ? { longerStream: facts.longerStream }
+        : {}),
     });
   }
   if (facts.sizeBytes > limits.maxSizeBytes) {
@@ -192,10 +250,14 @@ export function checkVideo(facts: VideoFacts, limits: VideoLimits = DEFAULT_LIMI
 /** Violations for any probe outcome: the unreadable reason, or the broken limits. */
 export function checkProbe(result: ProbeResult, limits: VideoLimits = DEFAULT_LIMITS): LimitViolation[] {
   if (result.kind === 'unreadable') {
+    const { reason, sizeBytes, what, fileKind, viaLink } = result;
     return [
-      result.what === undefined
-        ? { code: result.reason, sizeBytes: result.sizeBytes }
-        : { code: result.reason, sizeBytes: result.sizeBytes, what: result.what },
+      {
+        code: reason,
+        sizeBytes,
+        ...(what === undefined ? {} : { what }),
+        ...(fileKind === undefined ? {} : { fileKind, viaLink: viaLink ?? false }),
+      },
     ];
   }
   return checkVideo(result.facts, limits);

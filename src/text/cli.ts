@@ -77,6 +77,11 @@ export const CLI_PHRASES = {
     zh: '--lang 只能是 en 或 zh（收到的是“{lang}”）。',
   },
   'cli.usage.noSuchFile': { en: 'No such file: {path}', zh: '文件不存在：{path}' },
+  'cli.usage.brokenLink': {
+    en: '{path} is a link to a file that does not exist.',
+    zh: '{path} 是一个链接，但它指向的文件不存在。',
+  },
+  'cli.usage.notAFile': { en: '{path}: {reason}', zh: '{path}：{reason}' },
   'cli.jobs.none': { en: 'No jobs.', zh: '没有任务。' },
   'cli.jobs.noneUnfinished': {
     en: 'No unfinished jobs (restyle jobs --all lists finished ones too).',

@@ -4,6 +4,7 @@ import { type Phrases, reader } from './catalogue.ts';
 /** Units, rough durations and list separators. */
 export const FORMAT_PHRASES = {
   'unit.seconds': { en: '{seconds} s', zh: '{seconds} 秒' },
+  'unit.bytes': { en: '{bytes} bytes', zh: '{bytes} 字节' },
   'eta.seconds': { en: 'about {seconds} s', zh: '约 {seconds} 秒' },
   'eta.minutes': { en: 'about {minutes} min', zh: '约 {minutes} 分钟' },
   'eta.hours': { en: 'about {hours} h', zh: '约 {hours} 小时' },
@@ -25,8 +26,51 @@ export function localeFrom(tag: string | undefined): Locale {
 
 /** `41.2 s` / `41.2 秒`, one decimal, trailing `.0` dropped. */
 export function formatSeconds(seconds: number, locale: Locale): string {
-  const text = (Math.round(seconds * 10) / 10).toFixed(1).replace(/\.0$/, '');
-  return say(locale, 'unit.seconds', { seconds: text });
+  return say(locale, 'unit.seconds', { seconds: trimmed(seconds, 1) });
+}
+
+/** `value` rounded half up to `decimals`, immune to binary noise (29.95 → 30.0, not 29.9). */
+function rounded(value: number, decimals: number): number {
+  const scale = 10 ** decimals;
+  return Math.round(value * scale + Math.sign(value) * 1e-7) / scale;
+}
+
+/** A number with the fewest decimals (at least `min`) that still tells it apart from `other`. */
+function decimalsApart(value: number, other: number, min: number): number {
+  let decimals = min;
+  while (decimals < 6 && rounded(value, decimals) === rounded(other, decimals)) decimals++;
+  return decimals;
+}
+
+/** `value` at `decimals` without trailing zeros: `30.00` → `30`, `30.10` → `30.1`. */
+function trimmed(value: number, decimals: number): string {
+  const text = rounded(value, decimals).toFixed(decimals);
+  return text.includes('.') ? text.replace(/\.?0+$/, '') : text;
+}
+
+/**
+ * Two numbers with as many decimals as it takes to tell them apart (at least `min`), so a sentence
+ * comparing them stays true: `30.04` against `30`, never `30` against `30`.
+ */
+export function numbersApart(value: number, other: number, min = 1): [string, string] {
+  const decimals = Math.max(decimalsApart(value, other, min), 0);
+  return [trimmed(value, decimals), trimmed(other, decimals)];
+}
+
+/** Two lengths in seconds, told apart: `30.04 s` and `30 s`, `30.04 s` and `29.95 s`. */
+export function secondsApart(value: number, other: number, locale: Locale): [string, string] {
+  const [a, b] = numbersApart(value, other);
+  return [say(locale, 'unit.seconds', { seconds: a }), say(locale, 'unit.seconds', { seconds: b })];
+}
+
+/** A count of bytes with thousands separators: `100,000,001`. */
+export function groupDigits(count: number): string {
+  return Math.round(count).toLocaleString('en-US');
+}
+
+/** `100,000,001 bytes` / `100,000,001 字节`. */
+export function formatExactBytes(bytes: number, locale: Locale): string {
+  return say(locale, 'unit.bytes', { bytes: groupDigits(bytes) });
 }
 
 /** Bytes in decimal megabytes, as the limits are stated: `101.0 MB`. */

@@ -1,16 +1,20 @@
 import { assertNever } from '../core/errors.ts';
 import type { FitChange } from '../core/fit.ts';
-import type { LimitViolation, VideoLimits } from '../core/limits.ts';
+import type { LimitViolation, NotAFileKind, StreamKind, VideoLimits } from '../core/limits.ts';
 import type { Locale } from '../core/styles.ts';
 import { type Phrases, reader } from './catalogue.ts';
 import {
   containerName,
   formatBytes,
   formatClauses,
+  formatExactBytes,
   formatList,
   formatMebibytes,
   formatSeconds,
   formatSize,
+  groupDigits,
+  numbersApart,
+  secondsApart,
 } from './format.ts';
 
 /** The model's limits, what a clip breaks, and what fitting changed. */
@@ -30,9 +34,39 @@ export const LIMIT_PHRASES = {
     en: 'This file has no picture (only {what}).',
     zh: '这个文件没有画面（只有 {what}）。',
   },
+  'violation.notAFile': {
+    en: 'This is {kind}, not a video file.',
+    zh: '这是{kind}，不是视频文件。',
+  },
+  'violation.notAFile.link': {
+    en: 'This is a link to {kind}, not a video file.',
+    zh: '这是指向{kind}的链接，不是视频文件。',
+  },
+  'path.directory': { en: 'a folder', zh: '一个文件夹' },
+  'path.fifo': { en: 'a named pipe (FIFO)', zh: '一个命名管道（FIFO）' },
+  'path.characterDevice': { en: 'a character device', zh: '一个字符设备' },
+  'path.blockDevice': { en: 'a block device', zh: '一个块设备' },
+  'path.socket': { en: 'a socket', zh: '一个套接字' },
+  'path.other': { en: 'a special file', zh: '一个特殊文件' },
+  'violation.undecodableAnimation': {
+    en: 'This is an animated {what}, which the ffmpeg on this server cannot turn into video. Send it as MP4 or GIF.',
+    zh: '这是 {what} 动图，本服务器的 ffmpeg 无法将其转换为视频。请以 MP4 或 GIF 格式发送。',
+  },
+  'violation.incomplete': {
+    en: 'The file is incomplete: it declares {declared} of picture, but only the first {readable} can be read ({missing} missing).',
+    zh: '文件不完整：声明的画面时长为 {declared}，但只能读取前 {readable}（缺少 {missing}）。',
+  },
+  'violation.incomplete.pastEnd': {
+    en: 'The file is cut short: its index points past the end of the file, and only the first {readable} of its {declared} can be read ({missing} missing).',
+    zh: '文件被截断：索引指向文件末尾之后的数据，画面时长 {declared}，只能读取前 {readable}（缺少 {missing}）。',
+  },
   'violation.embeddedReference': {
     en: 'This file embeds a playlist or references to other files or URLs; for safety it is not processed.',
     zh: '这个文件内嵌了播放列表或对其他文件、网址的引用，出于安全原因不予处理。',
+  },
+  'violation.container.animated': {
+    en: 'This is an animated {format}, a format the model does not take; adjusting converts it to MP4.',
+    zh: '这是 {format} 动图，模型不接受这种格式；自动调整会将其转换为 MP4。',
   },
   'violation.container': {
     en: '{container} files are not supported; supported: {allowed}.',
@@ -47,9 +81,24 @@ export const LIMIT_PHRASES = {
     en: '{duration} is longer than the {maxDuration} limit.',
     zh: '视频时长 {duration}，超过 {maxDuration}的上限。',
   },
+  'violation.duration.stream': {
+    en: 'The picture lasts {picture}, but the {stream} runs to {duration}, longer than the {maxDuration} limit.',
+    zh: '画面时长 {picture}，但{stream}长达 {duration}，超过 {maxDuration}的上限。',
+  },
+  'violation.duration.both': {
+    en: 'The picture lasts {picture} and the {stream} runs to {duration}, both longer than the {maxDuration} limit.',
+    zh: '画面时长 {picture}，{stream}长达 {duration}，都超过 {maxDuration}的上限。',
+  },
+  'stream.audio': { en: 'audio', zh: '音频' },
+  'stream.subtitles': { en: 'subtitles', zh: '字幕' },
+  'stream.data': { en: 'data track', zh: '数据轨' },
   'violation.size': {
     en: '{size} is larger than the {max} limit.',
     zh: '文件大小 {size}，超过 {max} 的上限。',
+  },
+  'violation.size.exact': {
+    en: '{size} bytes is over the {max}-byte limit.',
+    zh: '文件大小 {size} 字节，超过 {max} 字节的上限。',
   },
   'violation.sideTooSmall': {
     en: '{frame} px is too small: each side must be at least {min} px.',
@@ -64,6 +113,15 @@ export const LIMIT_PHRASES = {
     zh: '画面 {frame} 的长宽比为 {ratio}:1，超过 {max}:1 的上限。',
   },
   'fit.trim': { en: 'trimmed from {duration} to {kept}', zh: '截取前 {kept}（原长 {duration}）' },
+  'fit.cutStreams': {
+    en: 'cut the {stream} from {duration} to {kept}, where the picture ends',
+    zh: '{stream}截短到 {kept}，与画面同时结束（原长 {duration}）',
+  },
+  'fit.salvage': {
+    en: 're-encoded the {kept} that can be read (of {declared} declared)',
+    zh: '重新编码可读取的前 {kept}（声明时长 {declared}）',
+  },
+  'fit.shrink.done': { en: 'compressed {from} → {to}', zh: '压缩 {from} → {to}' },
   'fit.scale': { en: 'scaled {from} → {to}', zh: '缩放 {from} → {to}' },
   'fit.crop': { en: 'cropped (centred) {from} → {to}', zh: '居中裁剪 {from} → {to}' },
   'fit.reencode': { en: 're-encoded {from} → {to}', zh: '重新编码 {from} → {to}' },
@@ -94,6 +152,62 @@ export const LIMIT_PHRASES = {
 
 const say = reader(LIMIT_PHRASES);
 
+const PATH_KINDS = {
+  directory: 'path.directory',
+  fifo: 'path.fifo',
+  'character-device': 'path.characterDevice',
+  'block-device': 'path.blockDevice',
+  socket: 'path.socket',
+  other: 'path.other',
+} as const satisfies Record<NotAFileKind, keyof typeof LIMIT_PHRASES>;
+
+const STREAM_NAMES = {
+  audio: 'stream.audio',
+  subtitles: 'stream.subtitles',
+  data: 'stream.data',
+} as const satisfies Record<StreamKind, keyof typeof LIMIT_PHRASES>;
+
+/** Containers that are animated pictures rather than video, by the name people know them by. */
+const ANIMATED_FORMATS: Readonly<Record<string, string>> = { gif: 'GIF', webp: 'WebP' };
+
+/** Two sizes in MB when that tells them apart, else in exact bytes. */
+function bytesApart(bytes: number, other: number, locale: Locale): [string, string] {
+  if (formatBytes(bytes) !== formatBytes(other)) return [formatBytes(bytes), formatBytes(other)];
+  return [formatExactBytes(bytes, locale), formatExactBytes(other, locale)];
+}
+
+function sizeText(sizeBytes: number, maxSizeBytes: number, locale: Locale): string {
+  if (formatBytes(sizeBytes) !== formatBytes(maxSizeBytes)) {
+    return say(locale, 'violation.size', { size: formatBytes(sizeBytes), max: formatBytes(maxSizeBytes) });
+  }
+  return say(locale, 'violation.size.exact', {
+    size: groupDigits(sizeBytes),
+    max: groupDigits(maxSizeBytes),
+  });
+}
+
+function aspectApart(ratio: number, maxRatio: number): { ratio: string; max: string } {
+  const [shown, max] = numbersApart(ratio, maxRatio, 2);
+  return { ratio: shown, max };
+}
+
+function durationText(
+  violation: Extract<LimitViolation, { code: 'duration-too-long' }>,
+  locale: Locale,
+): string {
+  const { durationSec, maxDurationSec, longerStream } = violation;
+  const pictureSec = violation.pictureSec ?? durationSec;
+  if (longerStream === undefined || durationSec <= pictureSec) {
+    const [duration, maxDuration] = secondsApart(durationSec, maxDurationSec, locale);
+    return say(locale, 'violation.duration', { duration, maxDuration });
+  }
+  const stream = say(locale, STREAM_NAMES[longerStream]);
+  const [duration, maxDuration] = secondsApart(durationSec, maxDurationSec, locale);
+  const [picture] = secondsApart(pictureSec, maxDurationSec, locale);
+  const key = pictureSec > maxDurationSec ? 'violation.duration.both' : 'violation.duration.stream';
+  return say(locale, key, { picture, stream, duration, maxDuration });
+}
+
 /** One sentence saying which limit the clip breaks, with its numbers. */
 export function describeViolation(violation: LimitViolation, locale: Locale): string {
   switch (violation.code) {
@@ -111,7 +225,28 @@ export function describeViolation(violation: LimitViolation, locale: Locale): st
         : say(locale, 'violation.noVideo');
     case 'embedded-reference':
       return say(locale, 'violation.embeddedReference');
+    case 'not-a-file': {
+      const kind = say(locale, PATH_KINDS[violation.fileKind ?? 'other']);
+      return say(locale, violation.viaLink ? 'violation.notAFile.link' : 'violation.notAFile', { kind });
+    }
+    case 'undecodable-animation':
+      return say(locale, 'violation.undecodableAnimation', { what: violation.what ?? 'WebP' });
+    case 'incomplete': {
+      const [declared, readable] = secondsApart(violation.declaredSec, violation.readableSec, locale);
+      const share = 1 - violation.readableSec / Math.max(violation.declaredSec, 1e-9);
+      const [percent] = numbersApart(Math.max(0, share) * 100, 0, 0);
+      return say(locale, violation.pastEnd ? 'violation.incomplete.pastEnd' : 'violation.incomplete', {
+        declared,
+        readable,
+        missing: `${percent}%`,
+      });
+    }
     case 'container-unsupported':
+      if (ANIMATED_FORMATS[violation.container]) {
+        return say(locale, 'violation.container.animated', {
+          format: ANIMATED_FORMATS[violation.container]!,
+        });
+      }
       return say(locale, 'violation.container', {
         container: containerName(violation.container),
         allowed: formatList(violation.allowed.map(containerName), locale),
@@ -119,15 +254,9 @@ export function describeViolation(violation: LimitViolation, locale: Locale): st
     case 'codec-unsupported':
       return say(locale, 'violation.codec', { codec: violation.codec });
     case 'duration-too-long':
-      return say(locale, 'violation.duration', {
-        duration: formatSeconds(violation.durationSec, locale),
-        maxDuration: formatSeconds(violation.maxDurationSec, locale),
-      });
+      return durationText(violation, locale);
     case 'file-too-large':
-      return say(locale, 'violation.size', {
-        size: formatBytes(violation.sizeBytes),
-        max: formatBytes(violation.maxSizeBytes),
-      });
+      return sizeText(violation.sizeBytes, violation.maxSizeBytes, locale);
     case 'side-too-small':
       return say(locale, 'violation.sideTooSmall', {
         frame: formatSize(violation.width, violation.height),
@@ -141,8 +270,7 @@ export function describeViolation(violation: LimitViolation, locale: Locale): st
     case 'aspect-too-wide':
       return say(locale, 'violation.aspect', {
         frame: formatSize(violation.width, violation.height),
-        ratio: violation.ratio.toFixed(2),
-        max: violation.maxAspectRatio,
+        ...aspectApart(violation.ratio, violation.maxAspectRatio),
       });
     default:
       return assertNever(violation);
@@ -152,11 +280,22 @@ export function describeViolation(violation: LimitViolation, locale: Locale): st
 /** One line per change fitting made. */
 export function describeFitChange(change: FitChange, locale: Locale): string {
   switch (change.kind) {
-    case 'trim':
-      return say(locale, 'fit.trim', {
-        duration: formatSeconds(change.fromSec, locale),
-        kept: formatSeconds(change.toSec, locale),
+    case 'trim': {
+      const [duration, kept] = secondsApart(change.fromSec, change.toSec, locale);
+      return say(locale, 'fit.trim', { duration, kept });
+    }
+    case 'cut-streams': {
+      const [duration, kept] = secondsApart(change.fromSec, change.toSec, locale);
+      return say(locale, 'fit.cutStreams', {
+        stream: say(locale, STREAM_NAMES[change.stream]),
+        duration,
+        kept,
       });
+    }
+    case 'salvage': {
+      const [declared, kept] = secondsApart(change.declaredSec, change.keptSec, locale);
+      return say(locale, 'fit.salvage', { declared, kept });
+    }
     case 'scale':
     case 'crop':
       return say(locale, change.kind === 'scale' ? 'fit.scale' : 'fit.crop', {
@@ -170,11 +309,14 @@ export function describeFitChange(change: FitChange, locale: Locale): string {
         from: containerName(change.fromContainer),
         to: containerName(change.toContainer),
       });
-    case 'shrink':
-      return say(locale, 'fit.shrink', {
-        from: formatBytes(change.fromBytes),
-        max: formatBytes(change.maxBytes),
-      });
+    case 'shrink': {
+      if (change.toBytes !== undefined) {
+        const [from, to] = bytesApart(change.fromBytes, change.toBytes, locale);
+        return say(locale, 'fit.shrink.done', { from, to });
+      }
+      const [from, max] = bytesApart(change.fromBytes, change.maxBytes, locale);
+      return say(locale, 'fit.shrink', { from, max });
+    }
     default:
       return assertNever(change);
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type FitPlan, planFit } from '../../src/core/fit.ts';
+import { type FitPlan, measuredChanges, planFit } from '../../src/core/fit.ts';
 import { checkVideo, DEFAULT_LIMITS, type VideoFacts } from '../../src/core/limits.ts';
 import { compliantFacts } from '../helpers/facts.ts';
 
@@ -10,6 +10,7 @@ function clip(overrides: Partial<VideoFacts>): VideoFacts {
   const quarter = merged.rotationDeg === 90 || merged.rotationDeg === 270;
   return {
     ...merged,
+    pictureSec: overrides.pictureSec ?? overrides.durationSec ?? merged.pictureSec,
     displayWidth: overrides.displayWidth ?? (quarter ? merged.height : merged.width),
     displayHeight: overrides.displayHeight ?? (quarter ? merged.width : merged.height),
   };
@@ -34,6 +35,41 @@ function outputOf(plan: FitPlan): VideoFacts {
 }
 
 describe('planFit', () => {
+  it('cuts the audio where the picture ends when only the audio runs past the limit', () => {
+    const plan = mustPlan(clip({ durationSec: 35, pictureSec: 20, longerStream: 'audio' }));
+    expect(plan.changes).toEqual([{ kind: 'cut-streams', stream: 'audio', fromSec: 35, toSec: 20 }]);
+    expect(plan.trimToSec).toBe(20);
+    expect(checkVideo(outputOf(plan))).toEqual([]);
+  });
+
+  it('re-encodes what decodes of an incomplete file, and no more', () => {
+    const plan = mustPlan(
+      clip({ durationSec: 10, incomplete: { declaredSec: 10, readableSec: 4.93, pastEnd: true } }),
+    );
+    expect(plan.changes).toEqual([{ kind: 'salvage', declaredSec: 10, keptSec: 4.93 }]);
+    expect(plan.trimToSec).toBe(4.93);
+    expect(plan.durationSec).toBe(4.93);
+  });
+
+  it('salvages and trims a long incomplete file', () => {
+    const plan = mustPlan(
+      clip({ durationSec: 60, incomplete: { declaredSec: 60, readableSec: 41, pastEnd: false } }),
+    );
+    expect(plan.changes.map((change) => change.kind)).toEqual(['salvage', 'trim']);
+    expect(plan.trimToSec).toBe(29.95);
+  });
+
+  it('names what fitting really did once the fitted file is measured', () => {
+    const trimmed = mustPlan(clip({ durationSec: 30.04, sizeBytes: 50_000_000 }));
+    expect(measuredChanges(trimmed.changes, clip({ durationSec: 29.93 }))).toEqual([
+      { kind: 'trim', fromSec: 30.04, toSec: 29.93 },
+    ]);
+    const shrunk = mustPlan(clip({ durationSec: 20, sizeBytes: 100_000_001 }));
+    expect(measuredChanges(shrunk.changes, clip({ durationSec: 20, sizeBytes: 61_000_000 }))).toEqual([
+      { kind: 'shrink', fromBytes: 100_000_001, maxBytes: 100_000_000, toBytes: 61_000_000 },
+    ]);
+  });
+
   it('returns undefined when the clip already complies', () => {
     expect(planFit(compliant)).toBeUndefined();
   });
@@ -51,7 +87,7 @@ describe('planFit', () => {
   it('trims a 41.2 s clip to 30 s and changes nothing else', () => {
     const plan = mustPlan(clip({ durationSec: 41.2 }));
     expect(plan).toEqual({
-      changes: [{ kind: 'trim', fromSec: 41.2, toSec: 30 }],
+      changes: [{ kind: 'trim', fromSec: 41.2, toSec: 29.95 }],
       size: { width: 1280, height: 720 },
       crop: { width: 1280, height: 720 },
       maxDurationSec: 30,
@@ -140,7 +176,7 @@ describe('planFit', () => {
 
   it('needs no bitrate cap when trimming alone brings the estimate under the limit', () => {
     const plan = mustPlan(clip({ sizeBytes: 120_000_000, durationSec: 60 }));
-    expect(plan.changes).toEqual([{ kind: 'trim', fromSec: 60, toSec: 30 }]);
+    expect(plan.changes).toEqual([{ kind: 'trim', fromSec: 60, toSec: 29.95 }]);
     expect(plan.videoBitrateKbps).toBeUndefined();
   });
 
@@ -163,12 +199,13 @@ describe('planFit', () => {
       }),
     );
     expect(plan.changes).toEqual([
-      { kind: 'trim', fromSec: 60, toSec: 30 },
+      { kind: 'trim', fromSec: 60, toSec: 29.95 },
       { kind: 'crop', from: { width: 5000, height: 1000 }, to: { width: 1800, height: 1000 } },
       { kind: 'reencode', fromCodec: 'vp9', toCodec: 'h264' },
       { kind: 'remux', fromContainer: 'webm', toContainer: 'mp4' },
-      // 800 MB × 29.95/60 × (1800 × 1000)/(5000 × 1000), the cut being 1.5 frames short of 30 s
-      { kind: 'shrink', fromBytes: 143_760_000, maxBytes: 100_000_000 },
+      // The estimate (800 MB × 29.95/60 × 1800/5000 = 143.76 MB) is over the limit; the change names
+      // the input's real size.
+      { kind: 'shrink', fromBytes: 800_000_000, maxBytes: 100_000_000 },
     ]);
     // 90 MB × 8 / 29.95 s
     expect(plan.videoBitrateKbps).toBe(24_040);
@@ -186,7 +223,7 @@ describe('planFit', () => {
   it('follows custom limits', () => {
     const plan = planFit(clip({ durationSec: 12 }), { ...DEFAULT_LIMITS, maxDurationSec: 5, maxSidePx: 640 });
     expect(plan?.changes).toEqual([
-      { kind: 'trim', fromSec: 12, toSec: 5 },
+      { kind: 'trim', fromSec: 12, toSec: 4.95 },
       { kind: 'scale', from: { width: 1280, height: 720 }, to: { width: 640, height: 360 } },
     ]);
   });

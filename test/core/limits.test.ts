@@ -17,8 +17,8 @@ describe('checkVideo', () => {
   });
 
   it('reports a clip longer than 30 s with both numbers', () => {
-    expect(checkVideo({ ...ok, durationSec: 41.2 })).toEqual([
-      { code: 'duration-too-long', durationSec: 41.2, maxDurationSec: 30 },
+    expect(checkVideo({ ...ok, durationSec: 41.2, pictureSec: 41.2 })).toEqual([
+      { code: 'duration-too-long', durationSec: 41.2, maxDurationSec: 30, pictureSec: 41.2 },
     ]);
   });
 
@@ -40,6 +40,31 @@ describe('checkVideo', () => {
       'side-too-small',
       'side-too-large',
       'aspect-too-wide',
+    ]);
+  });
+
+  it('names an animated GIF once, by its format, not again by its codec', () => {
+    expect(checkVideo({ ...ok, container: 'gif', codec: 'gif' })).toEqual([
+      { code: 'container-unsupported', container: 'gif', allowed: expect.any(Array) },
+    ]);
+  });
+
+  it('checks the file as the model measures it: audio that runs past 30 s breaks the limit', () => {
+    expect(checkVideo({ ...ok, durationSec: 35, pictureSec: 20, longerStream: 'audio' })).toEqual([
+      {
+        code: 'duration-too-long',
+        durationSec: 35,
+        maxDurationSec: 30,
+        pictureSec: 20,
+        longerStream: 'audio',
+      },
+    ]);
+  });
+
+  it('reports an incomplete file instead of its declared length', () => {
+    const incomplete = { declaredSec: 40, readableSec: 12, pastEnd: true };
+    expect(checkVideo({ ...ok, durationSec: 40, pictureSec: 40, incomplete })).toEqual([
+      { code: 'incomplete', ...incomplete },
     ]);
   });
 

@@ -50,6 +50,14 @@ const AREAS: Record<string, Phrases> = {
  */
 const SAMPLES: Record<string, string | { en: string; zh: string }> = {
   seconds: '8',
+  bytes: '100,000,001',
+  kind: { en: 'a folder', zh: '一个文件夹' },
+  declared: { en: '10 s', zh: '10 秒' },
+  readable: { en: '4.9 s', zh: '4.9 秒' },
+  picture: { en: '20 s', zh: '20 秒' },
+  missing: '51%',
+  format: 'GIF',
+  stream: { en: 'audio', zh: '音频' },
   minutes: '2',
   hours: '1',
   position: '3',
@@ -214,6 +222,7 @@ const VIOLATIONS: LimitViolation[] = [
     formatName: 'matroska,webm',
     sizeBytes: 101_000_000,
     durationSec: 31,
+    pictureSec: 31,
     codec: 'theora',
     width: 5000,
     height: 200,

@@ -22,6 +22,7 @@ describe('user wording', () => {
       formatName: 'matroska,webm',
       sizeBytes: 101_000_000,
       durationSec: 31,
+      pictureSec: 31,
       codec: 'theora',
       width: 5000,
       height: 200,
@@ -38,6 +39,16 @@ describe('user wording', () => {
       { code: 'still-image', sizeBytes: 10, what: 'PNG image' },
       { code: 'no-video-stream', sizeBytes: 10, what: 'aac audio' },
       { code: 'embedded-reference', sizeBytes: 10 },
+      { code: 'not-a-file', sizeBytes: 0, fileKind: 'fifo', viaLink: true },
+      { code: 'undecodable-animation', sizeBytes: 10, what: 'WebP' },
+      { code: 'incomplete', declaredSec: 10, readableSec: 4.93, pastEnd: true },
+      {
+        code: 'duration-too-long',
+        durationSec: 35,
+        maxDurationSec: 30,
+        pictureSec: 20,
+        longerStream: 'audio',
+      },
     ];
     for (const violation of samples) {
       for (const locale of ['en', 'zh'] as const) {
@@ -48,11 +59,71 @@ describe('user wording', () => {
     }
     expect(describeViolation(violations[3]!, 'en')).toBe('101.0 MB is larger than the 100.0 MB limit.');
     expect(describeViolation(violations[4]!, 'en')).toContain('5000×200 px');
-    expect(describeViolation(violations[6]!, 'en')).toContain('25.00:1');
+    expect(describeViolation(violations[6]!, 'en')).toContain('25:1');
+  });
+
+  it('shows numbers near a limit with the precision that keeps the sentence true', () => {
+    const justOver: LimitViolation = { code: 'duration-too-long', durationSec: 30.04, maxDurationSec: 30 };
+    expect(describeViolation(justOver, 'en')).toBe('30.04 s is longer than the 30 s limit.');
+    expect(describeViolation(justOver, 'zh')).toBe('视频时长 30.04 秒，超过 30 秒的上限。');
+    const byteOver: LimitViolation = {
+      code: 'file-too-large',
+      sizeBytes: 100_000_001,
+      maxSizeBytes: 100_000_000,
+    };
+    expect(describeViolation(byteOver, 'en')).toBe('100,000,001 bytes is over the 100,000,000-byte limit.');
+    expect(describeViolation(byteOver, 'zh')).toBe(
+      '文件大小 100,000,001 字节，超过 100,000,000 字节的上限。',
+    );
+    const wide: LimitViolation = {
+      code: 'aspect-too-wide',
+      width: 1442,
+      height: 800,
+      ratio: 1442 / 800,
+      maxAspectRatio: 1.8,
+    };
+    expect(describeViolation(wide, 'en')).toContain('1.803:1, wider than the 1.8:1 limit');
+    expect(describeFitChange({ kind: 'trim', fromSec: 30.04, toSec: 29.95 }, 'en')).toBe(
+      'trimmed from 30.04 s to 29.95 s',
+    );
+    expect(describeFitChange({ kind: 'shrink', fromBytes: 100_000_001, maxBytes: 100_000_000 }, 'en')).toBe(
+      'compressed 100,000,001 bytes → at most 100,000,000 bytes',
+    );
+    expect(
+      describeFitChange(
+        { kind: 'shrink', fromBytes: 100_000_001, maxBytes: 100_000_000, toBytes: 61_234_567 },
+        'zh',
+      ),
+    ).toBe('压缩 100.0 MB → 61.2 MB');
+  });
+
+  it('names both lengths when a stream runs past the picture, and what fitting cut', () => {
+    const longAudio: LimitViolation = {
+      code: 'duration-too-long',
+      durationSec: 35,
+      maxDurationSec: 30,
+      pictureSec: 20,
+      longerStream: 'audio',
+    };
+    expect(describeViolation(longAudio, 'en')).toBe(
+      'The picture lasts 20 s, but the audio runs to 35 s, longer than the 30 s limit.',
+    );
+    expect(describeViolation(longAudio, 'zh')).toBe('画面时长 20 秒，但音频长达 35 秒，超过 30 秒的上限。');
+    expect(describeFitChange({ kind: 'cut-streams', stream: 'audio', fromSec: 35.02, toSec: 20 }, 'en')).toBe(
+      'cut the audio from 35 s to 20 s, where the picture ends',
+    );
+    expect(
+      describeViolation({ code: 'incomplete', declaredSec: 10, readableSec: 4.93, pastEnd: true }, 'en'),
+    ).toBe(
+      'The file is cut short: its index points past the end of the file, and only the first 4.9 s of its 10 s can be read (51% missing).',
+    );
+    expect(
+      describeViolation({ code: 'not-a-file', sizeBytes: 0, fileKind: 'directory', viaLink: false }, 'zh'),
+    ).toBe('这是一个文件夹，不是视频文件。');
   });
 
   it('describes fit changes and remote failures', () => {
-    expect(describeFitChange({ kind: 'trim', fromSec: 41.2, toSec: 30 }, 'en')).toBe(
+    expect(describeFitChange({ kind: 'trim', fromSec: 41.2, toSec: 29.95 }, 'en')).toBe(
       'trimmed from 41.2 s to 30 s',
     );
     const auth = new RemoteError({

@@ -35,6 +35,14 @@ export class JobBook {
     return next;
   }
 
+  /** Corrects what the job says about its clip once it has been fitted; resolves once durable. */
+  async revise(jobId: string, facts: Pick<RestyleJob, 'changes' | 'durationSec'>): Promise<RestyleJob> {
+    const next: RestyleJob = { ...this.require(jobId), ...facts, updatedAtMs: this.clock.now() };
+    this.jobs.set(jobId, next);
+    await this.store.save(next);
+    return next;
+  }
+
   /** Moves the job to `state` at once in memory and saves it in the background (for minor updates). */
   touch(jobId: string, state: JobState, onError: (error: unknown) => void): RestyleJob {
     const next: RestyleJob = { ...this.require(jobId), state };

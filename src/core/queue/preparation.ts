@@ -1,6 +1,6 @@
-import { type FitPlan, planFit } from '../fit.ts';
+import { type FitPlan, measuredChanges, planFit } from '../fit.ts';
 import type { RestyleJob } from '../job.ts';
-import type { VideoLimits } from '../limits.ts';
+import { checkProbe, type VideoLimits } from '../limits.ts';
 import type { HostedMedia } from '../media.ts';
 import type { MediaHost, ServiceFiles, Transcoder, VideoProbe } from '../ports.ts';
 import type { JobBook } from './job-book.ts';
@@ -58,11 +58,12 @@ export class Preparation {
     const { deps, signal } = this;
     const plan = job.plan ?? (job.changes.length > 0 ? await this.legacyPlan(job) : undefined);
     let path = job.inputPath;
-    if (plan) {
-      path = deps.tempPath('.mp4');
-      await deps.transcoder.fit(job.inputPath, path, plan, signal);
-    }
     try {
+      if (plan) {
+        path = deps.tempPath('.mp4');
+        await deps.transcoder.fit(job.inputPath, path, plan, signal);
+        await this.checkFitted(job, path);
+      }
       const media = await deps.host.host(path, { signal });
       const latest = this.book.get(job.id);
       if (latest?.state.kind === 'waiting') await this.book.update(job.id, { kind: 'waiting', media });
@@ -70,6 +71,23 @@ export class Preparation {
     } finally {
       if (path !== job.inputPath) await deps.files.remove(path);
     }
+  }
+
+  /**
+   * Probes the fitted file as the intake would: a clip fitting could not bring within the limits is
+   * never paid for. Records what fitting really changed (the length kept, the size reached).
+   */
+  private async checkFitted(job: RestyleJob, path: string): Promise<void> {
+    const probed = await this.deps.probe.probe(path, this.signal);
+    const violations = checkProbe(probed, this.deps.limits);
+    if (probed.kind !== 'video' || violations.length > 0) {
+      const codes = violations.map((violation) => violation.code).join(', ');
+      throw new Error(`the fitted clip still breaks the model's limits (${codes})`);
+    }
+    await this.book.revise(job.id, {
+      changes: measuredChanges(job.changes, probed.facts),
+      durationSec: probed.facts.durationSec,
+    });
   }
 
   /** Jobs saved before the plan travelled with them: plan again from a fresh probe. */

@@ -19,7 +19,7 @@ describe('checkIntake', () => {
   it('rejects clips longer than 30 s unless asked to fit them, saying fitting would repair it', () => {
     expect(checkIntake(video({ durationSec: 31 }), DEFAULT_LIMITS, false)).toEqual({
       kind: 'rejected',
-      violations: [{ code: 'duration-too-long', durationSec: 31, maxDurationSec: 30 }],
+      violations: [{ code: 'duration-too-long', durationSec: 31, maxDurationSec: 30, pictureSec: 31 }],
       unfixable: false,
     });
   });

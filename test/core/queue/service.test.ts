@@ -131,19 +131,21 @@ describe('RestyleService', () => {
     expect(fakes.backend.submits).toEqual([]);
   });
 
-  it('fits a clip by the plan decided at intake, probing it only once', async () => {
+  it('fits a clip by the plan decided at intake, probing the input only once', async () => {
     const fakes = makeFakes();
     fakes.probe.facts('/in/long.mp4', { durationSec: 31 });
     const service = serviceOn(fakes);
     await service.start();
     const outcome = await request(service, alice, '/in/long.mp4', 0, true);
     const id = queuedId(outcome);
+    // The planned cut stops 1.5 frames short of 30 s so that the last frame ends inside the limit.
     expect(outcome.kind === 'queued' && outcome.job.changes).toEqual([
-      { kind: 'trim', fromSec: 31, toSec: 30 },
+      { kind: 'trim', fromSec: 31, toSec: 29.95 },
     ]);
     expect((await service.settled(id)).state.kind).toBe('delivered');
-    expect(fakes.probe.calls).toEqual(['/in/long.mp4']);
     expect(fakes.transcoder.fits).toHaveLength(1);
+    // The input is probed once, at intake; the fitted copy once, to check it and measure its notes.
+    expect(fakes.probe.calls).toEqual(['/in/long.mp4', fakes.transcoder.fits[0]!.outputPath]);
     expect(fakes.transcoder.fits[0]!.plan).toEqual(service.job(id)!.plan);
     // The fitted copy is what was uploaded, and it is removed once hosted.
     expect(fakes.host.hosted).toEqual([fakes.transcoder.fits[0]!.outputPath]);
