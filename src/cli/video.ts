@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { pathKindSync } from '../adapters/files/path-kind.ts';
 import { HttpDownloader, TooLargeError } from '../adapters/http/download.ts';
 import { loadConfig, loadDotEnv } from '../config.ts';
 import { assertNever, RemoteError } from '../core/errors.ts';
@@ -92,8 +93,8 @@ function parseVideoArgs(args: readonly string[], env: NodeJS.ProcessEnv): VideoA
   }
   if (!langOk) problems.push(t(locale, 'cli.usage.lang', { lang: String(values.lang) }));
   for (const input of inputs) {
-    if (!isUrl(input) && (!existsSync(input) || !statSync(input).isFile()))
-      problems.push(t(locale, 'cli.usage.noSuchFile', { path: input }));
+    const problem = isUrl(input) ? undefined : inputPathProblem(input, locale);
+    if (problem) problems.push(problem);
   }
   if (problems.length > 0 || !style) throw new UsageError(problems.join('\n'), locale);
   return {
@@ -106,6 +107,24 @@ function parseVideoArgs(args: readonly string[], env: NodeJS.ProcessEnv): VideoA
     json: values.json ?? false,
     locale,
   };
+}
+
+/** Why `path` cannot be read as a clip, learned without opening it; undefined for a regular file. */
+function inputPathProblem(path: string, locale: Locale): string | undefined {
+  const found = pathKindSync(path);
+  switch (found.kind) {
+    case 'file':
+      return undefined;
+    case 'missing':
+      return t(locale, found.viaLink ? 'cli.usage.brokenLink' : 'cli.usage.noSuchFile', { path });
+    default: {
+      const reason = describeViolation(
+        { code: 'not-a-file', sizeBytes: 0, fileKind: found.kind, viaLink: found.viaLink },
+        locale,
+      );
+      return t(locale, 'cli.usage.notAFile', { path, reason });
+    }
+  }
 }
 
 function isUrl(input: string): boolean {

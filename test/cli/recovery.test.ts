@@ -316,8 +316,9 @@ describe('restyle video with several inputs', () => {
     const outDir = join(cwd, 'out');
     const inputs = [clip(11), clip(12), clip(13)];
     const submitsBefore = fake.submits().length;
-    // Each task holds the lane long enough for the third clip to be queued behind the second.
-    fake.options.pendingMs = 800;
+    // Each task holds the lane long enough for the third clip to be queued behind the second, even
+    // when the checks of the clips (two ffprobe runs each) are slow on a busy machine.
+    fake.options.pendingMs = 2_000;
     const run = await restyle(cwd, ['video', ...inputs, '--style', '3d', '--fps', '20', '--out-dir', outDir]);
     expect(run.code, run.stderr).toBe(0);
     const submits = fake.submits().slice(submitsBefore);

@@ -1,12 +1,12 @@
-import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeDashScope, startFakeDashScope } from '../fakes/dashscope/server.ts';
+import { type CliRun, runRestyle } from '../helpers/cli.ts';
 import {
   type BadInputs,
   badInputs,
@@ -17,51 +17,17 @@ import {
 } from '../helpers/media.ts';
 
 const KEY = 'sk-test-key';
-const BIN = resolve('bin/restyle.js');
-const _execFileAsync = promisify(execFile);
 
 let fake: FakeDashScope;
 let out: string;
 let bad: BadInputs;
 
-interface CliRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs `restyle` as a real process against the fake. */
 function restyle(
   args: readonly string[],
-  options: { env?: Record<string, string>; onSpawn?: (child: ReturnType<typeof spawn>) => void } = {},
+  options: { env?: Record<string, string>; onSpawn?: (child: ChildProcess) => void } = {},
 ): Promise<CliRun> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: {
-        ...process.env,
-        DASHSCOPE_BASE_URL: fake.baseUrl,
-        DASHSCOPE_API_KEY: KEY,
-        // The fake is quick: estimate accordingly so polling is dense early.
-        DASHSCOPE_SEC_PER_VIDEO_SEC: '0.1',
-        DASHSCOPE_TASK_OVERHEAD_SEC: '0.5',
-        LANG: 'en_US.UTF-8',
-        ...options.env,
-      },
-      cwd: out,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-    options.onSpawn?.(child);
-  });
+  return runRestyle(args, { fake, key: KEY, cwd: out, ...options });
 }
 
 beforeAll(async () => {
@@ -150,7 +116,7 @@ describe('restyle video, end to end against the fake DashScope', () => {
     }
   });
 
-  it('fits a 31 s clip with --fit and says what it changed', async () => {
+  it('fits a 31 s clip with --fit and says what it changed, with the length measured after', async () => {
     const run = await restyle([
       'video',
       bad.tooLong,
@@ -162,7 +128,7 @@ describe('restyle video, end to end against the fake DashScope', () => {
       '--json',
     ]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stderr).toContain('trimmed from 31 s to 30 s');
+    expect(run.stderr).toContain('trimmed from 31 s to 29.9 s');
     const result = JSON.parse(run.stdout) as { changes: { kind: string }[] };
     expect(result.changes.map((change) => change.kind)).toContain('trim');
   });
@@ -184,7 +150,7 @@ describe('bad input is rejected with exit 2, every reason, and no remote call', 
     ['a 31 s clip', 'tooLong', /31 s is longer than the 30 s limit/],
     ['a 4097 px clip', 'tooLargeSide', /4097×2300 px is too large: each side must be at most 4096 px/],
     ['a 200 px clip', 'tooSmallSide', /200×200 px is too small: each side must be at least 256 px/],
-    ['a 2:1 clip', 'tooWideAspect', /640×320 has an aspect ratio of 2\.00:1, wider than the 1\.8:1 limit/],
+    ['a 2:1 clip', 'tooWideAspect', /640×320 has an aspect ratio of 2:1, wider than the 1\.8:1 limit/],
     ['a 101 MB file', 'tooLargeFile', /101\.\d MB is larger than the 100\.0 MB limit/],
     ['the crafted HLS-in-AVI', 'hlsInAvi', /embeds a playlist or references to other files/],
   ];
@@ -204,7 +170,7 @@ describe('bad input is rejected with exit 2, every reason, and no remote call', 
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('视频时长 31 秒');
     expect(run.stderr).toContain('每边至少需要 256 像素');
-    expect(run.stderr).toContain('长宽比为 2.00:1');
+    expect(run.stderr).toContain('长宽比为 2:1');
     expect(run.stderr).toContain('加上 --fit 可自动修正');
   });
 

@@ -434,11 +434,11 @@ describe('Telegram bot, clips it cannot take', () => {
       chat,
       (m) => m.reply_to_message_id === sentWide.message_id && (m.text?.startsWith("I can't") ?? false),
     );
-    expect(tooWide.text).toContain('640×320 has an aspect ratio of 2.00:1, wider than the 1.8:1 limit.');
+    expect(tooWide.text).toContain('640×320 has an aspect ratio of 2:1, wider than the 1.8:1 limit.');
     expect(dashscope.uploads.size).toBe(uploadsBefore);
   });
 
-  it('offers to trim a 31 s clip, then restyles the first 30 s', async () => {
+  it('offers to trim a 31 s clip, then restyles what fits in 30 s, saying how long it is', async () => {
     const { user, chat } = dm({ language_code: 'zh-CN' });
     const bad = await badInputs();
     const long = await telegram.addFile(bad.tooLong);
@@ -455,7 +455,8 @@ describe('Telegram bot, clips it cannot take', () => {
     const video = await nthVideo(chat);
     expect(video.reply_to_message_id).toBe(sent.message_id);
     const history = textHistory(telegram, chat, rejection.message_id);
-    expect(history).toContainEqual(expect.stringContaining('已调整：截取前 30 秒（原长 31 秒）'));
+    // The note gives the length measured after the cut (the last frame must end inside 30 s).
+    expect(history).toContainEqual(expect.stringContaining('已调整：截取前 29.9 秒（原长 31 秒）'));
     const task = [...dashscope.tasks.values()].at(-1)!;
     expect(task.input.durationSec).toBeLessThanOrEqual(30);
   });
