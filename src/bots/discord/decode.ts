@@ -1,4 +1,4 @@
-import { looksLikeVideoName } from '../shared/clip-files.ts';
+import { mayHoldClip } from '../shared/clip-files.ts';
 /** A video attached to a Discord message or command, as Discord describes it (hints only). */
 export interface DiscordClip {
   readonly attachmentId: string;
@@ -28,15 +28,14 @@ export interface AttachmentLike {
 }
 
 /**
- * The attachment as a clip when it looks like a video (by content type or file name); `undefined`
- * for images, audio, documents. The file is probed after download: this is only a first filter.
+ * The attachment as a clip when it may hold one (a video, or a GIF or WebP that may be animated, by
+ * content type or file name); `undefined` for other images, audio, documents. The file is probed after download: this is only a first filter.
  */
 export function clipFromAttachment(attachment: AttachmentLike | null | undefined): DiscordClip | undefined {
   if (!attachment) return undefined;
   const filename = attachment.filename ?? attachment.name ?? 'video';
   const contentType = attachment.content_type ?? attachment.contentType ?? undefined;
-  const isVideo = contentType?.toLowerCase().startsWith('video/') || looksLikeVideoName(filename);
-  if (!isVideo) return undefined;
+  if (!mayHoldClip(filename, contentType)) return undefined;
   return {
     attachmentId: attachment.id,
     filename,

@@ -1,5 +1,5 @@
 import { parseStyle, type Style } from '../../core/styles.ts';
-import { looksLikeVideoName } from '../shared/clip-files.ts';
+import { mayHoldClip } from '../shared/clip-files.ts';
 
 /** A video someone sent, as the Bot API describes it. Sizes and lengths are the sender's claims. */
 export interface TelegramClip {
@@ -62,7 +62,7 @@ function clipOf(kind: TelegramClip['kind'], file: FileFields | undefined): Teleg
 
 /**
  * The video a message carries: a video, an animation (GIF-like MP4), a round video note, or a
- * document whose MIME type or file name says video. `undefined` for anything else.
+ * document whose MIME type or file name says video (or GIF/WebP, which may be animated). `undefined` for anything else.
  */
 export function clipFromMessage(message: IncomingMessage | undefined): TelegramClip | undefined {
   if (!message) return undefined;
@@ -74,9 +74,7 @@ export function clipFromMessage(message: IncomingMessage | undefined): TelegramC
   if (direct) return direct;
   const document = clipOf('document', message.document);
   if (!document) return undefined;
-  const isVideo =
-    document.mimeType?.toLowerCase().startsWith('video/') || looksLikeVideoName(document.fileName);
-  return isVideo ? document : undefined;
+  return mayHoldClip(document.fileName, document.mimeType) ? document : undefined;
 }
 
 /** True when a message carries a file that is not a video (a photo, a PDF, a sticker…). */

@@ -75,7 +75,7 @@ describe('decoding Telegram messages', () => {
     expect(clipFromMessage(videoNoteMessage)).toMatchObject({ kind: 'video_note', fileSizeBytes: 300_000 });
   });
 
-  it('takes documents with a video MIME type or file name, and nothing else', () => {
+  it('takes documents with a video (or GIF/WebP) MIME type or file name, and nothing else', () => {
     const doc = (document: Record<string, unknown>): IncomingMessage =>
       ({ message_id: 1, chat, document }) as never;
     expect(
@@ -95,6 +95,18 @@ describe('decoding Telegram messages', () => {
       clipFromMessage(
         doc({ file_id: 'a', file_unique_id: 'b', mime_type: 'application/pdf', file_name: 'menu.pdf' }),
       ),
+    ).toBeUndefined();
+    // A GIF or WebP sent as a file may be animated: the probe decides after download.
+    expect(
+      clipFromMessage(
+        doc({ file_id: 'a', file_unique_id: 'b', mime_type: 'image/gif', file_name: 'cat.gif' }),
+      )?.kind,
+    ).toBe('document');
+    expect(clipFromMessage(doc({ file_id: 'a', file_unique_id: 'b', file_name: 'dance.WEBP' }))?.kind).toBe(
+      'document',
+    );
+    expect(
+      clipFromMessage(doc({ file_id: 'a', file_unique_id: 'b', mime_type: 'image/png', file_name: 'a.png' })),
     ).toBeUndefined();
     expect(clipFromMessage({ message_id: 2, chat, text: 'hello' })).toBeUndefined();
     expect(clipFromMessage(undefined)).toBeUndefined();
