@@ -29,6 +29,11 @@ export const LIMIT_PHRASES = {
     en: 'This is a still image ({what}), not a video.',
     zh: '这是一张图片（{what}），不是视频。',
   },
+  'what.image': { en: '{format} image', zh: '{format} 图片' },
+  'what.audio': { en: '{format} audio', zh: '{format} 音频' },
+  'what.subtitles': { en: 'subtitles', zh: '字幕' },
+  'what.data': { en: 'data streams', zh: '数据流' },
+  'what.nothing': { en: 'no streams', zh: '没有任何流' },
   'violation.noVideo': { en: 'This file has no picture.', zh: '这个文件没有画面。' },
   'violation.noVideo.what': {
     en: 'This file has no picture (only {what}).',
@@ -171,6 +176,19 @@ const STREAM_NAMES = {
 const ANIMATED_FORMATS: Readonly<Record<string, string>> = { gif: 'GIF', webp: 'WebP' };
 
 /** Two sizes in MB when that tells them apart, else in exact bytes. */
+/**
+ * What a file is instead of a video, in the reader's language. The probe names it in a fixed
+ * form (`PNG image`, `aac audio`, `subtitles`, `data streams`, `no streams`), kept as such in records.
+ */
+function whatText(what: string, locale: Locale): string {
+  const named = what.match(/^(\S+) (image|audio)$/);
+  if (named) return say(locale, named[2] === 'image' ? 'what.image' : 'what.audio', { format: named[1]! });
+  if (what === 'subtitles') return say(locale, 'what.subtitles');
+  if (what === 'data streams') return say(locale, 'what.data');
+  if (what === 'no streams') return say(locale, 'what.nothing');
+  return what;
+}
+
 function bytesApart(bytes: number, other: number, locale: Locale): [string, string] {
   if (formatBytes(bytes) !== formatBytes(other)) return [formatBytes(bytes), formatBytes(other)];
   return [formatExactBytes(bytes, locale), formatExactBytes(other, locale)];
@@ -217,11 +235,11 @@ export function describeViolation(violation: LimitViolation, locale: Locale): st
       return say(locale, 'violation.unreadable');
     case 'still-image':
       return violation.what
-        ? say(locale, 'violation.stillImage.what', { what: violation.what })
+        ? say(locale, 'violation.stillImage.what', { what: whatText(violation.what, locale) })
         : say(locale, 'violation.stillImage');
     case 'no-video-stream':
       return violation.what
-        ? say(locale, 'violation.noVideo.what', { what: violation.what })
+        ? say(locale, 'violation.noVideo.what', { what: whatText(violation.what, locale) })
         : say(locale, 'violation.noVideo');
     case 'embedded-reference':
       return say(locale, 'violation.embeddedReference');

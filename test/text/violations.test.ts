@@ -122,6 +122,16 @@ describe('user wording', () => {
     ).toBe('这是一个文件夹，不是视频文件。');
   });
 
+  it('says what a file is instead of a video in the reader’s language', () => {
+    const still = { code: 'still-image', sizeBytes: 10, what: 'GIF image' } as const;
+    expect(describeViolation(still, 'en')).toBe('This is a still image (GIF image), not a video.');
+    expect(describeViolation(still, 'zh')).toBe('这是一张图片（GIF 图片），不是视频。');
+    const sound = { code: 'no-video-stream', sizeBytes: 10, what: 'aac audio' } as const;
+    expect(describeViolation(sound, 'zh')).toBe('这个文件没有画面（只有 aac 音频）。');
+    const subtitles = { code: 'no-video-stream', sizeBytes: 10, what: 'subtitles' } as const;
+    expect(describeViolation(subtitles, 'zh')).toBe('这个文件没有画面（只有 字幕）。');
+  });
+
   it('describes fit changes and remote failures', () => {
     expect(describeFitChange({ kind: 'trim', fromSec: 41.2, toSec: 29.95 }, 'en')).toBe(
       'trimmed from 41.2 s to 30 s',
