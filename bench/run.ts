@@ -4,7 +4,8 @@
 //  2. peak RSS of a process fetching a 100 MB result;
 //  3. the queue (bench/queue.ts): DashScope utilisation through RestyleService, and scale;
 //  4. the Telegram bot (bench/telegram.ts): reply and tap latency, status edits, flood control;
-//  5. the Discord bot (bench/discord.ts): acknowledgement latency, status edits, delivery.
+//  5. the Discord bot (bench/discord.ts): acknowledgement latency, status edits, delivery;
+//  6. the check step (bench/probe.ts): ffprobe time per clip, and what the packet scan adds.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { DashScopeBackend } from '../src/adapters/dashscope/backend.ts';
@@ -16,6 +17,7 @@ import { silentLogger } from '../src/logger.ts';
 import { startFakeDashScope } from '../test/fakes/dashscope/server.ts';
 import { cleanupMedia, makeClip } from '../test/helpers/media.ts';
 import { discordBenchmark } from './discord.ts';
+import { probeBenchmark } from './probe.ts';
 import { queueBenchmark } from './queue.ts';
 import { telegramBenchmark } from './telegram.ts';
 
@@ -179,4 +181,5 @@ console.table([await peakRss(100_000_000), await peakRss(400_000_000)]);
 await queueBenchmark();
 await telegramBenchmark();
 await discordBenchmark();
+await probeBenchmark();
 await cleanupMedia();
