@@ -1,7 +1,5 @@
 // The shared chat intake on in-memory ports: no HTTP, no platform SDK. A platform is a
 // `ChatSurface`; this one records what it was asked to show, as a third platform's would.
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChatIntake, type ChatRequest } from '../../../src/bots/shared/intake.ts';
@@ -20,6 +18,7 @@ import { openScope } from '../../../src/core/records.ts';
 import { silentLogger } from '../../../src/logger.ts';
 import { MemoryJobStore } from '../../fakes/memory-store.ts';
 import { type Fakes, fakeDeps, makeFakes, until } from '../../fakes/queue.ts';
+import { tempDir } from '../../helpers/media.ts';
 
 /** A chat platform in memory: notices and followed jobs are recorded; clips come from a table. */
 class MemorySurface implements ChatSurface {
@@ -105,7 +104,7 @@ async function rig(
       service,
       store,
       files: fakes.files,
-      inputsDir: options.inputsDir ?? (await mkdtemp(join(tmpdir(), 'restyle-intake-'))),
+      inputsDir: options.inputsDir ?? (await tempDir('restyle-intake-')),
       videoLimits: fakeDeps(fakes).limits,
       quota: new DailyQuota(store, options.quota ?? 0),
       maxWaitingPerUser: options.cap ?? 5,
@@ -170,7 +169,7 @@ describe('the chat intake', () => {
 
   it('finishes a request acknowledged before a crash, with one job, in the same status message', async () => {
     const store = new MemoryJobStore();
-    const inputsDir = await mkdtemp(join(tmpdir(), 'restyle-intake-'));
+    const inputsDir = await tempDir('restyle-intake-');
     const before = await rig({ store, inputsDir });
     // The process dies while the clip downloads: its fetch never returns.
     before.surface.gate = new Promise(() => undefined);
@@ -257,7 +256,7 @@ describe('the chat intake', () => {
   });
 
   it('ends a clip that breaks limits with every reason, offers fitting, and removes its input', async () => {
-    const inputsDir = await mkdtemp(join(tmpdir(), 'restyle-intake-'));
+    const inputsDir = await tempDir('restyle-intake-');
     const { intake, surface, fakes, store } = await rig({ inputsDir });
     const request = ask();
     const inputPath = join(inputsDir, `${request.id}.mp4`);
