@@ -44,45 +44,97 @@ interface VideoArgs {
   readonly locale: Locale;
 }
 
+const VIDEO_OPTIONS = {
+  style: { type: 'string', short: 's' },
+  fps: { type: 'string' },
+  out: { type: 'string', short: 'o' },
+  'out-dir': { type: 'string' },
+  fit: { type: 'boolean' },
+  json: { type: 'boolean' },
+  lang: { type: 'string' },
+} as const;
+
+const SHORT_OPTIONS: Readonly<Record<string, keyof typeof VIDEO_OPTIONS>> = { s: 'style', o: 'out' };
+
+/**
+ * Sorts out the arguments `parseArgs` would refuse in Node's English: unknown options (often a
+ * file whose name starts with "-") and options missing their value, so they can be named in the
+ * user's language. Returns the rest for `parseArgs`.
+ */
+function screenOptions(args: readonly string[]): {
+  rest: string[];
+  unknown: string[];
+  missingValue: string[];
+} {
+  const rest: string[] = [];
+  const unknown: string[] = [];
+  const missingValue: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      rest.push(...args.slice(i));
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      rest.push(arg);
+      continue;
+    }
+    const long = arg.startsWith('--');
+    const name = long ? arg.slice(2).split('=')[0]! : SHORT_OPTIONS[arg.slice(1, 2)];
+    const option = name === undefined ? undefined : (VIDEO_OPTIONS as Record<string, { type: string }>)[name];
+    const inlineValue = long ? arg.includes('=') : arg.length > 2;
+    if (!option || (option.type === 'boolean' && inlineValue)) {
+      unknown.push(arg);
+      continue;
+    }
+    if (option.type === 'string' && !inlineValue) {
+      const value = args[i + 1];
+      if (value === undefined || value.startsWith('--')) {
+        missingValue.push(`--${name}`);
+        continue;
+      }
+      rest.push(arg, value);
+      i += 1;
+      continue;
+    }
+    rest.push(arg);
+  }
+  return { rest, unknown, missingValue };
+}
+
 function parseVideoArgs(args: readonly string[], env: NodeJS.ProcessEnv): VideoArgs {
+  const { rest, unknown, missingValue: missing } = screenOptions(args);
+  const missingValue = new Set(missing);
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
-    parsed = parseArgs({
-      args: [...args],
-      options: {
-        style: { type: 'string', short: 's' },
-        fps: { type: 'string' },
-        out: { type: 'string', short: 'o' },
-        'out-dir': { type: 'string' },
-        fit: { type: 'boolean' },
-        json: { type: 'boolean' },
-        lang: { type: 'string' },
-      },
-      allowPositionals: true,
-    });
+    parsed = parseArgs({ args: rest, options: VIDEO_OPTIONS, allowPositionals: true });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const values = parsed.values as {
-    style?: string;
-    fps?: string;
-    out?: string;
-    'out-dir'?: string;
-    fit?: boolean;
-    json?: boolean;
-    lang?: string;
+  const text = (value: string | boolean | undefined): string | undefined =>
+    typeof value === 'string' ? value : undefined;
+  const values = {
+    style: text(parsed.values.style),
+    fps: text(parsed.values.fps),
+    out: text(parsed.values.out),
+    'out-dir': text(parsed.values['out-dir']),
+    fit: parsed.values.fit === true,
+    json: parsed.values.json === true,
+    lang: text(parsed.values.lang),
   };
   const inputs = parsed.positionals;
   const langOk = values.lang === undefined || ['en', 'zh'].includes(values.lang);
   const locale = langOk && values.lang !== undefined ? localeFrom(values.lang) : terminalLocale(env);
   const problems: string[] = [];
-  if (inputs.length === 0) problems.push(t(locale, 'cli.usage.noInput'));
+  for (const option of unknown) problems.push(t(locale, 'cli.usage.unknownOption', { option }));
+  for (const option of missingValue) problems.push(t(locale, 'cli.usage.missingValue', { option }));
+  if (inputs.length === 0 && unknown.length === 0) problems.push(t(locale, 'cli.usage.noInput'));
   if (values.out !== undefined && inputs.length > 1) problems.push(t(locale, 'cli.usage.outWithMany'));
   // Style ids and slugs are typed as they are: the list stays comma-separated in either language.
   const styles = STYLES.map((s) => `${s.id} ${s.slug}`).join(', ');
   let style: Style | undefined;
   if (values.style === undefined) {
-    problems.push(t(locale, 'cli.usage.styleRequired', { styles }));
+    if (!missingValue.has('--style')) problems.push(t(locale, 'cli.usage.styleRequired', { styles }));
   } else {
     style = parseStyle(values.style);
     if (!style) problems.push(t(locale, 'cli.usage.unknownStyle', { asked: values.style, styles }));
@@ -166,7 +218,10 @@ export async function videoCommand(args: readonly string[], io: CliIo): Promise<
   loadDotEnv();
   const config = loadConfig(io.env);
   const secrets = [config.DASHSCOPE_API_KEY];
-  const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, secrets });
+  // The command says every outcome in the user's language; log lines (English, for operators) only
+  // when asked for with LOG_LEVEL.
+  const level = io.env.LOG_LEVEL === undefined ? 'error' : config.LOG_LEVEL;
+  const logger = createLogger({ level, secrets });
   const { createService } = await import('../wiring.ts');
   const wired = await createService(config, logger, cliSinks(io.env));
   const { service } = wired;

@@ -17,10 +17,13 @@ export interface Size {
 export type FitChange =
   /** The picture cut to the limit (`toSec` is the cut planned, then the length measured). */
   | { readonly kind: 'trim'; readonly fromSec: number; readonly toSec: number }
-  /** Another stream (audio…) that ran past the picture, cut where the picture ends. */
+  /**
+   * The file ended where the picture ends: another stream (audio…) ran past it, or, with no
+   * `stream`, the container itself declared more than any stream holds.
+   */
   | {
       readonly kind: 'cut-streams';
-      readonly stream: StreamKind;
+      readonly stream: StreamKind | undefined;
       readonly fromSec: number;
       readonly toSec: number;
     }
@@ -143,7 +146,7 @@ export function planFit(facts: VideoFacts, limits: VideoLimits = DEFAULT_LIMITS)
     trimToSec = pictureSec;
     changes.push({
       kind: 'cut-streams',
-      stream: facts.longerStream ?? 'audio',
+      stream: facts.longerStream,
       fromSec: facts.durationSec,
       toSec: pictureSec,
     });

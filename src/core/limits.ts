@@ -31,6 +31,11 @@ export interface VideoFacts {
   readonly longerStream?: StreamKind | undefined;
   /** Set when the file holds less picture than it declares (cut short, or its data damaged). */
   readonly incomplete?: Incompleteness | undefined;
+  /**
+   * Set when the container states no length (an elementary stream, a Matroska file written to a
+   * pipe): `durationSec` was read from the packets, but the model reads it from the header.
+   */
+  readonly undeclaredLength?: boolean | undefined;
   readonly codec: string;
   /** Coded size of the first video stream. */
   readonly width: number;
@@ -45,7 +50,7 @@ export interface VideoFacts {
 }
 
 /** Kinds of stream besides the picture. */
-export type StreamKind = 'audio' | 'subtitles' | 'data';
+export type StreamKind = 'audio' | 'subtitles' | 'video' | 'data';
 
 /** How much of its picture an incomplete file really holds. */
 export interface Incompleteness {
@@ -75,7 +80,9 @@ export type UnreadableReason =
   /** The path names a folder, a FIFO, a device or a socket (or a link to one), not a file. */
   | 'not-a-file'
   /** An animated picture (e.g. animated WebP) that this ffmpeg cannot decode into video. */
-  | 'undecodable-animation';
+  | 'undecodable-animation'
+  /** An MP4/MOV cut short before its index (`moov`) was written: no frame can be located. */
+  | 'cut-before-index';
 
 /** The outcome of probing a file: facts, or the reason there are none. */
 export type ProbeResult =
@@ -141,6 +148,7 @@ export type LimitViolation =
       readonly viaLink?: boolean;
     }
   | ({ readonly code: 'incomplete' } & Incompleteness)
+  | { readonly code: 'length-undeclared'; readonly container: Container }
   | {
       readonly code: 'container-unsupported';
       readonly container: string;
@@ -182,6 +190,7 @@ export type LimitViolationCode = LimitViolation['code'];
 /** Violations that `--fit` can repair by transcoding; the others need a different file. */
 export const FIXABLE_CODES: ReadonlySet<LimitViolationCode> = new Set([
   'incomplete',
+  'length-undeclared',
   'container-unsupported',
   'codec-unsupported',
   'duration-too-long',
@@ -210,6 +219,10 @@ export function checkVideo(facts: VideoFacts, limits: VideoLimits = DEFAULT_LIMI
   const pictureFormat = facts.codec === facts.container;
   if (!limits.codecs.includes(facts.codec) && !pictureFormat) {
     violations.push({ code: 'codec-unsupported', codec: facts.codec });
+  }
+  if (facts.undeclaredLength && limits.containers.includes(facts.container)) {
+    // (An unsupported container is converted anyway: its sentence covers this one.)
+    violations.push({ code: 'length-undeclared', container: facts.container });
   }
   if (facts.incomplete) {
     // What the file declares is not there, so its declared length says nothing about the clip.
@@ -251,7 +264,13 @@ export function checkVideo(facts: VideoFacts, limits: VideoLimits = DEFAULT_LIMI
 export function checkProbe(result: ProbeResult, limits: VideoLimits = DEFAULT_LIMITS): LimitViolation[] {
   if (result.kind === 'unreadable') {
     const { reason, sizeBytes, what, fileKind, viaLink } = result;
+    // Too big is certain whatever the content: said first, with the bytes.
+    const tooLarge: LimitViolation[] =
+      sizeBytes > limits.maxSizeBytes
+        ? [{ code: 'file-too-large', sizeBytes, maxSizeBytes: limits.maxSizeBytes }]
+        : [];
     return [
+      ...tooLarge,
       {
         code: reason,
         sizeBytes,

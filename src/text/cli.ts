@@ -76,6 +76,11 @@ export const CLI_PHRASES = {
     en: '--lang must be en or zh (got "{lang}").',
     zh: '--lang 只能是 en 或 zh（收到的是“{lang}”）。',
   },
+  'cli.usage.unknownOption': {
+    en: 'Unknown option {option}. A file whose name starts with "-" goes after "--": restyle video --style 3d -- {option}',
+    zh: '未知选项 {option}。文件名以“-”开头时，请放在“--”之后：restyle video --style 3d -- {option}',
+  },
+  'cli.usage.missingValue': { en: '{option} needs a value.', zh: '{option} 需要一个值。' },
   'cli.usage.noSuchFile': { en: 'No such file: {path}', zh: '文件不存在：{path}' },
   'cli.usage.brokenLink': {
     en: '{path} is a link to a file that does not exist.',

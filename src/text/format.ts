@@ -63,6 +63,16 @@ export function secondsApart(value: number, other: number, locale: Locale): [str
   return [say(locale, 'unit.seconds', { seconds: a }), say(locale, 'unit.seconds', { seconds: b })];
 }
 
+/**
+ * A length before and after a change: the after to the hundredth (`29.96 s`, not `30 s`, which
+ * would read as exactly the limit), the before with enough decimals to tell it from the after.
+ */
+export function secondsChanged(from: number, to: number, locale: Locale): [string, string] {
+  const [fromText] = numbersApart(from, to);
+  const seconds = (text: string): string => say(locale, 'unit.seconds', { seconds: text });
+  return [seconds(fromText), seconds(trimmed(to, 2))];
+}
+
 /** A count of bytes with thousands separators: `100,000,001`. */
 export function groupDigits(count: number): string {
   return Math.round(count).toLocaleString('en-US');

@@ -15,6 +15,7 @@ import {
   groupDigits,
   numbersApart,
   secondsApart,
+  secondsChanged,
 } from './format.ts';
 
 /** The model's limits, what a clip breaks, and what fitting changed. */
@@ -69,6 +70,14 @@ export const LIMIT_PHRASES = {
     en: 'This file embeds a playlist or references to other files or URLs; for safety it is not processed.',
     zh: '这个文件内嵌了播放列表或对其他文件、网址的引用，出于安全原因不予处理。',
   },
+  'violation.cutBeforeIndex': {
+    en: 'The file is cut short before its index (the part that says where each frame is), so none of it can be read. Send the complete file.',
+    zh: '文件被截断，缺少记录每一帧位置的索引部分，因此完全无法读取。请发送完整的文件。',
+  },
+  'violation.lengthUndeclared': {
+    en: 'The file does not state how long it is (as when it was recorded as a live stream), and the model needs that; adjusting rewrites it as MP4.',
+    zh: '文件没有标明时长（例如以直播流方式录制的文件），而模型需要这一信息；自动调整会将其重写为 MP4。',
+  },
   'violation.container.animated': {
     en: 'This is an animated {format}, a format the model does not take; adjusting converts it to MP4.',
     zh: '这是 {format} 动图，模型不接受这种格式；自动调整会将其转换为 MP4。',
@@ -87,15 +96,21 @@ export const LIMIT_PHRASES = {
     zh: '视频时长 {duration}，超过 {maxDuration}的上限。',
   },
   'violation.duration.stream': {
-    en: 'The picture lasts {picture}, but the {stream} runs to {duration}, longer than the {maxDuration} limit.',
-    zh: '画面时长 {picture}，但{stream}长达 {duration}，超过 {maxDuration}的上限。',
+    en: 'The picture lasts {picture}, but {runs}, longer than the {maxDuration} limit.',
+    zh: '画面时长 {picture}，但{runs}，超过 {maxDuration}的上限。',
   },
   'violation.duration.both': {
-    en: 'The picture lasts {picture} and the {stream} runs to {duration}, both longer than the {maxDuration} limit.',
-    zh: '画面时长 {picture}，{stream}长达 {duration}，都超过 {maxDuration}的上限。',
+    en: 'The picture lasts {picture} and {runs}, both longer than the {maxDuration} limit.',
+    zh: '画面时长 {picture}，{runs}，都超过 {maxDuration}的上限。',
   },
+  'runs.audio': { en: 'the audio runs to {duration}', zh: '音频长达 {duration}' },
+  'runs.subtitles': { en: 'the subtitles run to {duration}', zh: '字幕长达 {duration}' },
+  'runs.video': { en: 'a second video stream runs to {duration}', zh: '另一路视频长达 {duration}' },
+  'runs.data': { en: 'a data track runs to {duration}', zh: '数据轨长达 {duration}' },
+  'runs.file': { en: 'the file runs to {duration}', zh: '文件时长为 {duration}' },
   'stream.audio': { en: 'audio', zh: '音频' },
   'stream.subtitles': { en: 'subtitles', zh: '字幕' },
+  'stream.video': { en: 'second video stream', zh: '另一路视频' },
   'stream.data': { en: 'data track', zh: '数据轨' },
   'violation.size': {
     en: '{size} is larger than the {max} limit.',
@@ -121,6 +136,10 @@ export const LIMIT_PHRASES = {
   'fit.cutStreams': {
     en: 'cut the {stream} from {duration} to {kept}, where the picture ends',
     zh: '{stream}截短到 {kept}，与画面同时结束（原长 {duration}）',
+  },
+  'fit.cutFile': {
+    en: 'ended the file at {kept}, where the picture ends (it ran to {duration})',
+    zh: '文件截短到 {kept}，与画面同时结束（原长 {duration}）',
   },
   'fit.salvage': {
     en: 're-encoded the {kept} that can be read (of {declared} declared)',
@@ -169,8 +188,21 @@ const PATH_KINDS = {
 const STREAM_NAMES = {
   audio: 'stream.audio',
   subtitles: 'stream.subtitles',
+  video: 'stream.video',
   data: 'stream.data',
 } as const satisfies Record<StreamKind, keyof typeof LIMIT_PHRASES>;
+
+/** "the audio runs to 35 s", by what makes the file longer than its picture. */
+const RUNS = {
+  audio: 'runs.audio',
+  subtitles: 'runs.subtitles',
+  video: 'runs.video',
+  data: 'runs.data',
+  file: 'runs.file',
+} as const satisfies Record<StreamKind | 'file', keyof typeof LIMIT_PHRASES>;
+
+/** Another stream outlasting the picture by less than this is container padding, not worth naming. */
+const NAMED_OVERRUN_SEC = 0.1;
 
 /** Containers that are animated pictures rather than video, by the name people know them by. */
 const ANIMATED_FORMATS: Readonly<Record<string, string>> = { gif: 'GIF', webp: 'WebP' };
@@ -215,15 +247,19 @@ function durationText(
 ): string {
   const { durationSec, maxDurationSec, longerStream } = violation;
   const pictureSec = violation.pictureSec ?? durationSec;
-  if (longerStream === undefined || durationSec <= pictureSec) {
-    const [duration, maxDuration] = secondsApart(durationSec, maxDurationSec, locale);
+  const [duration, maxDuration] = secondsApart(durationSec, maxDurationSec, locale);
+  const pictureFits = pictureSec <= maxDurationSec;
+  // When the picture itself is too long, a stream a few frames longer adds nothing worth reading.
+  if (durationSec <= pictureSec || (!pictureFits && durationSec - pictureSec < NAMED_OVERRUN_SEC)) {
     return say(locale, 'violation.duration', { duration, maxDuration });
   }
-  const stream = say(locale, STREAM_NAMES[longerStream]);
-  const [duration, maxDuration] = secondsApart(durationSec, maxDurationSec, locale);
   const [picture] = secondsApart(pictureSec, maxDurationSec, locale);
-  const key = pictureSec > maxDurationSec ? 'violation.duration.both' : 'violation.duration.stream';
-  return say(locale, key, { picture, stream, duration, maxDuration });
+  const runs = say(locale, RUNS[longerStream ?? 'file'], { duration });
+  return say(locale, pictureFits ? 'violation.duration.stream' : 'violation.duration.both', {
+    picture,
+    runs,
+    maxDuration,
+  });
 }
 
 /** One sentence saying which limit the clip breaks, with its numbers. */
@@ -259,6 +295,10 @@ export function describeViolation(violation: LimitViolation, locale: Locale): st
         missing: `${percent}%`,
       });
     }
+    case 'cut-before-index':
+      return say(locale, 'violation.cutBeforeIndex');
+    case 'length-undeclared':
+      return say(locale, 'violation.lengthUndeclared');
     case 'container-unsupported':
       if (ANIMATED_FORMATS[violation.container]) {
         return say(locale, 'violation.container.animated', {
@@ -299,11 +339,12 @@ export function describeViolation(violation: LimitViolation, locale: Locale): st
 export function describeFitChange(change: FitChange, locale: Locale): string {
   switch (change.kind) {
     case 'trim': {
-      const [duration, kept] = secondsApart(change.fromSec, change.toSec, locale);
+      const [duration, kept] = secondsChanged(change.fromSec, change.toSec, locale);
       return say(locale, 'fit.trim', { duration, kept });
     }
     case 'cut-streams': {
-      const [duration, kept] = secondsApart(change.fromSec, change.toSec, locale);
+      const [duration, kept] = secondsChanged(change.fromSec, change.toSec, locale);
+      if (change.stream === undefined) return say(locale, 'fit.cutFile', { duration, kept });
       return say(locale, 'fit.cutStreams', {
         stream: say(locale, STREAM_NAMES[change.stream]),
         duration,
@@ -311,7 +352,7 @@ export function describeFitChange(change: FitChange, locale: Locale): string {
       });
     }
     case 'salvage': {
-      const [declared, kept] = secondsApart(change.declaredSec, change.keptSec, locale);
+      const [declared, kept] = secondsChanged(change.declaredSec, change.keptSec, locale);
       return say(locale, 'fit.salvage', { declared, kept });
     }
     case 'scale':

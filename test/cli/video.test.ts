@@ -143,7 +143,7 @@ describe('restyle video, end to end against the fake DashScope', () => {
 describe('bad input is rejected with exit 2, every reason, and no remote call', () => {
   const table: [string, keyof BadInputs, RegExp][] = [
     ['a 0-byte file', 'emptyFile', /The file is empty \(0 bytes\)/],
-    ['a truncated MP4', 'truncatedMp4', /cannot be read as a video/],
+    ['a truncated MP4', 'truncatedMp4', /cut short before its index .* none of it can be read/],
     ['a text file renamed .mp4', 'textAsMp4', /cannot be read as a video/],
     ['an audio-only file', 'audioOnlyMp4', /has no picture \(only .*aac.* audio\)/i],
     ['an image', 'pngAsMp4', /still image \(PNG image\)/],

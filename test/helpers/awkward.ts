@@ -12,6 +12,12 @@ export interface AwkwardInputs {
   readonly fastStartHalf: string;
   /** A 10 s MP4 with its index at the end and its media data cut to a third, index kept. */
   readonly mdatCut: string;
+  /** A 10 s fast-start MP4 at 25 fps whose last 30 % of bytes are zeros (reserved, never written). */
+  readonly zeroTail: string;
+  /** Matroska written as a live stream: no length in its header (5 s of picture). */
+  readonly liveMkv: string;
+  /** The last 28 s of a 33 s clip, cut without re-encoding: an edit list skips 5 s of packets. */
+  readonly cutWithoutReencode: string;
   /** 30.04 s at 25 fps: just over the limit. */
   readonly justOverDuration: string;
   /** A valid MP4 padded to exactly 100,000,001 bytes. */
@@ -104,6 +110,9 @@ async function generate(): Promise<AwkwardInputs> {
     audioLongerMkv: file('picture-12s-audio-33s.mkv'),
     fastStartHalf: file('faststart-cut-in-half.mp4'),
     mdatCut: file('media-data-cut.mp4'),
+    zeroTail: file('zero-filled-tail.mp4'),
+    liveMkv: file('live-stream.mkv'),
+    cutWithoutReencode: file('cut-without-reencode.mp4'),
     justOverDuration: file('clip-30.04s.mp4'),
     oneByteOver: file('exactly-100000001-bytes.mp4'),
     animatedGif: file('animated.gif'),
@@ -112,7 +121,13 @@ async function generate(): Promise<AwkwardInputs> {
   const fastStart = file('faststart-10s.mp4');
   const moovAtEnd = file('moov-at-end-10s.mp4');
   const small = file('small-1s.mp4');
+  const fastStart25 = file('faststart-10s-25fps.mp4');
+  const long33 = file('long-33s.mp4');
   await Promise.all([
+    ffmpeg([...testPattern(10, 25), ...h264, '-movflags', '+faststart', '-f', 'mp4', fastStart25]),
+    ffmpeg([...testPattern(5), ...h264, '-live', '1', '-f', 'matroska', inputs.liveMkv]),
+    // Key frames every 25 s: the cut at 5 s keeps the packets from 0 s, which the edit list skips.
+    ffmpeg([...testPattern(33), ...h264, '-g', '250', '-f', 'mp4', long33]),
     ffmpeg([...testPattern(20), ...tone(35), ...h264, '-c:a', 'aac', '-f', 'mp4', inputs.audioLonger]),
     ffmpeg([
       ...testPattern(12),
@@ -147,6 +162,10 @@ async function generate(): Promise<AwkwardInputs> {
   const whole = await readFile(fastStart);
   await writeFile(inputs.fastStartHalf, whole.subarray(0, Math.floor(whole.length / 2)));
   await cutMediaData(moovAtEnd, inputs.mdatCut, 1 / 3);
+  const clip25 = Buffer.from(await readFile(fastStart25));
+  clip25.fill(0, Math.floor(clip25.length * 0.7));
+  await writeFile(inputs.zeroTail, clip25);
+  await ffmpeg(['-ss', '5', '-i', long33, '-c', 'copy', '-f', 'mp4', inputs.cutWithoutReencode]);
   // padMp4 adds a `free` box of the given size after the file.
   await padMp4(small, inputs.oneByteOver, 100_000_001 - (await stat(small)).size);
   return { ...inputs, animatedWebp };

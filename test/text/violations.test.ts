@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RemoteError } from '../../src/core/errors.ts';
-import { checkVideo, type LimitViolation } from '../../src/core/limits.ts';
+import { checkVideo, type LimitViolation, type StreamKind } from '../../src/core/limits.ts';
 import {
   describeFitChange,
   describeRemoteError,
@@ -122,6 +122,40 @@ describe('user wording', () => {
     ).toBe('这是一个文件夹，不是视频文件。');
   });
 
+  it('names what makes the file longer than its picture, whatever it is, with the right grammar', () => {
+    const over = (longerStream: StreamKind | undefined, more = {}) =>
+      describeViolation(
+        {
+          code: 'duration-too-long',
+          durationSec: 40,
+          maxDurationSec: 30,
+          pictureSec: 10,
+          longerStream,
+          ...more,
+        },
+        'en',
+      );
+    expect(over('subtitles')).toBe(
+      'The picture lasts 10 s, but the subtitles run to 40 s, longer than the 30 s limit.',
+    );
+    expect(over('video')).toBe(
+      'The picture lasts 10 s, but a second video stream runs to 40 s, longer than the 30 s limit.',
+    );
+    // Nothing in the file runs that long: the container declares it.
+    expect(over(undefined)).toBe(
+      'The picture lasts 10 s, but the file runs to 40 s, longer than the 30 s limit.',
+    );
+    // A few hundredths of audio past a picture that fits still decide it: named.
+    expect(over('audio', { durationSec: 30.02, pictureSec: 29.99 })).toBe(
+      'The picture lasts 29.99 s, but the audio runs to 30.02 s, longer than the 30 s limit.',
+    );
+    // Past a picture that is itself too long, they add nothing worth reading.
+    expect(over('audio', { durationSec: 31.02, pictureSec: 31 })).toBe('31 s is longer than the 30 s limit.');
+    expect(
+      describeFitChange({ kind: 'cut-streams', stream: undefined, fromSec: 3600, toSec: 10 }, 'en'),
+    ).toBe('ended the file at 10 s, where the picture ends (it ran to 3600 s)');
+  });
+
   it('says what a file is instead of a video in the reader’s language', () => {
     const still = { code: 'still-image', sizeBytes: 10, what: 'GIF image' } as const;
     expect(describeViolation(still, 'en')).toBe('This is a still image (GIF image), not a video.');
@@ -133,8 +167,9 @@ describe('user wording', () => {
   });
 
   it('describes fit changes and remote failures', () => {
+    // The length kept is given to the hundredth: "30 s" would read as exactly the limit.
     expect(describeFitChange({ kind: 'trim', fromSec: 41.2, toSec: 29.95 }, 'en')).toBe(
-      'trimmed from 41.2 s to 30 s',
+      'trimmed from 41.2 s to 29.95 s',
     );
     const auth = new RemoteError({
       kind: 'auth',

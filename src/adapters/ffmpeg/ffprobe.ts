@@ -56,8 +56,11 @@ function scanSections(windowSec: number): string[] {
     // Pictures decode only at key frames: enough to see whether the data behind the index is there.
     '-skip_frame',
     'nokey',
+    // A checksum of each packet tells data that was never written (zero-filled) from real data.
+    '-show_data_hash',
+    'adler32',
     '-show_entries',
-    'packet=stream_index,pts_time,dts_time,duration_time,flags:frame=stream_index,best_effort_timestamp_time,pkt_duration_time,duration_time',
+    'packet=stream_index,pts_time,dts_time,duration_time,flags,size,data_hash:frame=stream_index,best_effort_timestamp_time,pkt_duration_time,duration_time',
     '-read_intervals',
     `%+${windowSec}`,
   ];
@@ -139,6 +142,8 @@ export interface StreamScan {
   readonly decodedEndSec: number | undefined;
   /** Time of the first key-frame packet that did not decode, after the last one that did. */
   readonly undecodedKeySec: number | undefined;
+  /** Time of the earliest packet whose data is all zeros (space reserved but never written). */
+  readonly zeroedFromSec: number | undefined;
 }
 
 /** What reading a whole file packet by packet showed. */
@@ -156,6 +161,8 @@ interface ScanEntry {
   readonly dts_time?: string;
   readonly duration_time?: string;
   readonly flags?: string;
+  readonly size?: string;
+  readonly data_hash?: string;
   readonly best_effort_timestamp_time?: string;
   readonly pkt_duration_time?: string;
 }
@@ -174,6 +181,18 @@ interface Tally {
   decodedEndSec: number | undefined;
   keySec: number[];
   lastDecodedSec: number | undefined;
+  zeroedFromSec: number | undefined;
+}
+
+/** Packets this small may legitimately be zeros; larger compressed data never is. */
+const MIN_JUDGED_PACKET_BYTES = 16;
+
+/** True when `hash` (ffprobe's `adler32:xxxxxxxx`) is the checksum of `size` zero bytes. */
+function isZeroFilled(hash: string | undefined, size: number): boolean {
+  if (hash === undefined || size < MIN_JUDGED_PACKET_BYTES) return false;
+  // Adler-32 of n zero bytes: A stays 1, B adds A n times.
+  const zeros = (((size % 65521) << 16) | 1) >>> 0;
+  return hash.toLowerCase() === `adler32:${zeros.toString(16).padStart(8, '0')}`;
 }
 
 function summarise(entries: readonly ScanEntry[]): Map<number, StreamScan> {
@@ -189,6 +208,7 @@ function summarise(entries: readonly ScanEntry[]): Map<number, StreamScan> {
         decodedEndSec: undefined,
         keySec: [],
         lastDecodedSec: undefined,
+        zeroedFromSec: undefined,
       };
       tallies.set(index, found);
     }
@@ -198,9 +218,15 @@ function summarise(entries: readonly ScanEntry[]): Map<number, StreamScan> {
     if (entry.stream_index === undefined) continue;
     const t = tally(entry.stream_index);
     if (entry.type === 'packet') {
+      // Packets an edit list discards (before the start of a clip cut without re-encoding) are not
+      // part of what plays.
+      if (entry.flags?.[1] === 'D') continue;
       t.packets += 1;
       const at = seconds(entry.pts_time) ?? seconds(entry.dts_time);
       if (at === undefined) continue;
+      if (isZeroFilled(entry.data_hash, Number(entry.size ?? 0))) {
+        t.zeroedFromSec = t.zeroedFromSec === undefined ? at : Math.min(t.zeroedFromSec, at);
+      }
       const end = at + Math.max(0, seconds(entry.duration_time) ?? 0);
       t.startSec = t.startSec === undefined ? at : Math.min(t.startSec, at);
       t.endSec = t.endSec === undefined ? end : Math.max(t.endSec, end);
@@ -227,6 +253,7 @@ function summarise(entries: readonly ScanEntry[]): Map<number, StreamScan> {
       frames: t.frames,
       decodedEndSec: t.decodedEndSec,
       undecodedKeySec: undecoded,
+      zeroedFromSec: t.zeroedFromSec,
     });
   }
   return scans;

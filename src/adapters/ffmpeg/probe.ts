@@ -13,7 +13,7 @@ import {
   runFfprobe,
   scanPackets,
 } from './ffprobe.ts';
-import { readHeadAndScan, sniff } from './sniff.ts';
+import { cutBeforeIndex, readHeadAndScan, sniff } from './sniff.ts';
 import { readTimeline } from './timeline.ts';
 
 function parseRate(rate: string | undefined): number | undefined {
@@ -122,13 +122,14 @@ function declaredLength(stream: FfprobeStream, frameRate?: number): number | und
   const stated = parsePositive(stream.duration) ?? tagDuration(stream);
   const frames = parsePositive(stream.nb_frames);
   const counted = frames !== undefined && frameRate !== undefined ? frames / frameRate : undefined;
-  if (stated === undefined) return counted;
-  return counted === undefined ? stated : Math.max(stated, counted);
+  // A stated length wins: the frame count includes frames an edit list leaves out.
+  return stated ?? counted;
 }
 
 function streamKind(stream: FfprobeStream): StreamKind {
   if (stream.codec_type === 'audio') return 'audio';
   if (stream.codec_type === 'subtitle') return 'subtitles';
+  if (stream.codec_type === 'video') return 'video';
   return 'data';
 }
 
@@ -189,7 +190,15 @@ export class FfprobeVideoProbe implements VideoProbe {
       runFfprobe(path, options),
       scanPackets(path, { ...options, windowSec: SCAN_WINDOW_SEC }),
     ]);
-    if (!run.ok) return { kind: 'unreadable', reason: 'unreadable', sizeBytes, detail: run.detail };
+    if (!run.ok) {
+      const cut = head.toString('latin1', 4, 8) === 'ftyp' && (await cutBeforeIndex(path, sizeBytes));
+      return {
+        kind: 'unreadable',
+        reason: cut ? 'cut-before-index' : 'unreadable',
+        sizeBytes,
+        detail: run.detail,
+      };
+    }
 
     const streams = run.output.streams ?? [];
     const video = streams.find(isRealVideo);
@@ -286,6 +295,7 @@ export class FfprobeVideoProbe implements VideoProbe {
       pictureSec: timeline.pictureSec,
       ...(timeline.longerStream ? { longerStream: timeline.longerStream } : {}),
       ...(timeline.incomplete ? { incomplete: timeline.incomplete } : {}),
+      ...(formatSec === undefined ? { undeclaredLength: true } : {}),
       codec: video.codec_name ?? 'unknown',
       width,
       height,

@@ -80,9 +80,14 @@ const REFERENCE_MARKERS = [
 ] as const;
 
 const SCAN_CHUNK_BYTES = 1024 * 1024;
+/**
+ * How far the marker scan reads. Files this big are far over every limit (fitting takes up to 4×);
+ * past it the demuxer and protocol whitelists alone keep ffmpeg to the file itself.
+ */
+const SCAN_MAX_BYTES = 512 * 1024 * 1024;
 const HEAD_BYTES = 4096;
 
-/** Reads the file's first bytes, and finds the first reference marker anywhere in it. */
+/** Reads the file's first bytes, and finds the first reference marker in its first 512 MiB. */
 export async function readHeadAndScan(
   path: string,
   signal: AbortSignal | undefined,
@@ -98,7 +103,7 @@ export async function readHeadAndScan(
       throwIfAborted(signal);
       const { bytesRead } = await handle.read(buffer, carried, SCAN_CHUNK_BYTES, position);
       if (head === undefined) head = Buffer.from(buffer.subarray(0, Math.min(bytesRead, HEAD_BYTES)));
-      if (bytesRead === 0) return { head, reference: undefined };
+      if (bytesRead === 0 || position >= SCAN_MAX_BYTES) return { head, reference: undefined };
       const window = buffer.subarray(0, carried + bytesRead);
       for (const marker of REFERENCE_MARKERS) {
         const at = window.indexOf(marker.bytes);
@@ -109,6 +114,37 @@ export async function readHeadAndScan(
       carried = Math.min(overlap, window.length);
       window.copyWithin(0, window.length - carried);
     }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * For an ISO-BMFF file (MP4, MOV…) that ffprobe could not read: true when a top-level box runs past
+ * the end of the file before any `moov` (the index) was found, that is, the file was cut short
+ * before its index was written. Reads only box headers.
+ */
+export async function cutBeforeIndex(path: string, sizeBytes: number): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const header = Buffer.alloc(16);
+    for (let offset = 0; offset + 8 <= sizeBytes; ) {
+      const { bytesRead } = await handle.read(header, 0, 16, offset);
+      if (bytesRead < 8) return false;
+      const type = header.toString('latin1', 4, 8);
+      // Box types are four printable characters; anything else is not a box (zeros, garbage).
+      if (!/^[\x20-\x7e\xa9]{4}$/.test(type)) return false;
+      if (offset === 0 && type !== 'ftyp') return false;
+      if (type === 'moov') return false;
+      let size = header.readUInt32BE(0);
+      if (size === 1 && bytesRead >= 16) size = Number(header.readBigUInt64BE(8));
+      // Size 0: the box runs to the end of the file, as a box being written does.
+      if (size === 0) return true;
+      if (size < 8) return false;
+      if (offset + size > sizeBytes) return true;
+      offset += size;
+    }
+    return false;
   } finally {
     await handle.close();
   }

@@ -28,7 +28,7 @@ export interface Timeline {
   readonly incomplete: Incompleteness | undefined;
 }
 
-/** A stream running past the picture by less than this is the usual audio padding, not a longer stream. */
+/** A stream ending this close to the file's end is what makes the file that long. */
 const STREAM_SLACK_SEC = 0.1;
 /** Less picture than declared by at least this share (and `MISSING_MIN_SEC`) makes a file incomplete. */
 const MISSING_MIN_SHARE = 0.1;
@@ -43,11 +43,19 @@ function damagedFrom(scan: StreamScan, origin: number, picture: boolean): number
   if (scan.packets === 0) return undefined;
   // Nothing at all decodes: the stream's data is not there (or is garbage).
   if (scan.frames === 0) return picture ? 0 : undefined;
-  if (picture) return relative(scan.undecodedKeySec, origin);
-  const decodedEnd = relative(scan.decodedEndSec, origin);
+  // Zero-filled data (a download or copy that reserved the space and never wrote it) decodes as
+  // garbage or not at all from its first packet on.
+  const zeroedFrom = relative(scan.zeroedFromSec, origin);
+  if (picture) return earliest(relative(scan.undecodedKeySec, origin), zeroedFrom);
+  const decodedEnd = earliest(relative(scan.decodedEndSec, origin), zeroedFrom);
   const end = relative(scan.endSec, origin);
   if (decodedEnd === undefined || end === undefined) return undefined;
   return end - decodedEnd >= Math.max(MISSING_MIN_SEC, MISSING_MIN_SHARE * end) ? decodedEnd : undefined;
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  return b === undefined ? a : Math.min(a, b);
 }
 
 /**
@@ -99,11 +107,25 @@ export function readTimeline(input: TimelineInput): Timeline | undefined {
       longest = { kind: other.kind, sec };
   }
   const durationSec = Math.max(pictureSec, input.formatSec ?? 0, longest?.sec ?? 0);
+  // The stream that makes the file longer than its picture; none when only the container's own
+  // length does (a header that declares more than any stream holds, or a late start).
   const longerStream =
-    durationSec > pictureSec + STREAM_SLACK_SEC
-      ? longest && longest.sec > pictureSec + STREAM_SLACK_SEC
-        ? longest.kind
-        : (others[0]?.kind ?? 'data')
+    longest && longest.sec > pictureSec + 1e-3 && longest.sec >= durationSec - STREAM_SLACK_SEC
+      ? longest.kind
       : undefined;
-  return { durationSec, pictureSec, longerStream, incomplete };
+  return {
+    durationSec: ms(durationSec),
+    pictureSec: ms(pictureSec),
+    longerStream,
+    incomplete: incomplete && {
+      ...incomplete,
+      declaredSec: ms(incomplete.declaredSec),
+      readableSec: ms(incomplete.readableSec),
+    },
+  };
+}
+
+/** Seconds to the millisecond: what ffprobe's figures are worth, and no float noise in records. */
+function ms(sec: number): number {
+  return Math.round(sec * 1000) / 1000;
 }

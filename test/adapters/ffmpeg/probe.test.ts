@@ -10,11 +10,13 @@ import { containerOf, FfprobeVideoProbe, rotationOf } from '../../../src/adapter
 import { runProcess } from '../../../src/adapters/ffmpeg/process.ts';
 import { AbortedError } from '../../../src/core/errors.ts';
 import { checkProbe, checkVideo, type ProbeResult, type VideoFacts } from '../../../src/core/limits.ts';
+import { type AwkwardInputs, awkwardInputs } from '../../helpers/awkward.ts';
 import {
   type BadInputs,
   badInputs,
   type ClipContainer,
   cleanupMedia,
+  ffmpeg,
   fileWithMarkerAt,
   makeClip,
   PADDING_BYTES,
@@ -121,11 +123,12 @@ describe('FfprobeVideoProbe on real samples', () => {
     expect(checkVideo(facts)).toEqual([]);
   });
 
-  it('counts packets for an elementary MPEG-2 stream whose duration ffprobe leaves N/A', async () => {
+  it('counts packets for an elementary MPEG-2 stream whose duration ffprobe leaves N/A, and says it states none', async () => {
     const facts = factsOf(await probe.probe(sampleMedia.mpegElementary));
     expect(facts).toMatchObject({ container: 'mpg', formatName: 'mpegvideo', codec: 'mpeg2video' });
     expect(facts.durationSec).toBeCloseTo(13.35, 1);
-    expect(checkVideo(facts)).toEqual([]);
+    // The model reads the length from the header: fitting rewrites it as MP4.
+    expect(checkVideo(facts)).toEqual([{ code: 'length-undeclared', container: 'mpg' }]);
   });
 
   it('reads the ebml sample as webm, reporting the container and its 240 px short side', async () => {
@@ -187,11 +190,11 @@ describe('FfprobeVideoProbe on bad inputs', () => {
     expect(await violationsOf((b) => b.emptyFile)).toEqual([{ code: 'empty-file', sizeBytes: 0 }]);
   });
 
-  it('rejects an MP4 cut in half as unreadable, explaining the missing moov atom', async () => {
+  it('rejects an MP4 cut in half before its moov as cut short before its index', async () => {
     const result = await probe.probe(bad.truncatedMp4);
-    expect(result).toMatchObject({ kind: 'unreadable', reason: 'unreadable' });
+    expect(result).toMatchObject({ kind: 'unreadable', reason: 'cut-before-index' });
     expect(result.kind === 'unreadable' && result.detail).toMatch(/moov atom not found/);
-    expect(checkProbe(result).map((violation) => violation.code)).toEqual(['unreadable']);
+    expect(checkProbe(result).map((violation) => violation.code)).toEqual(['cut-before-index']);
   });
 
   it('rejects a text file named .mp4 as unreadable', async () => {
@@ -448,5 +451,71 @@ describe('FfprobeVideoProbe cancellation', () => {
     setTimeout(() => controller.abort(), 50);
     await expect(running).rejects.toBeInstanceOf(AbortedError);
     expect(Date.now() - startedAt).toBeLessThan(2_000);
+  });
+});
+
+describe('FfprobeVideoProbe on files that do not hold what they declare', () => {
+  let awkward: AwkwardInputs;
+  beforeAll(async () => {
+    awkward = await awkwardInputs();
+  });
+
+  it('finds where zero-filled data begins in an MP4 whose index is intact', async () => {
+    const facts = factsOf(await probe.probe(awkward.zeroTail));
+    expect(facts.incomplete).toMatchObject({ declaredSec: 10, pastEnd: false });
+    // The last 30 % of the bytes are zeros: about the last 3 s of a steady test pattern.
+    expect(facts.incomplete?.readableSec).toBeGreaterThan(6);
+    expect(facts.incomplete?.readableSec).toBeLessThan(8);
+  });
+
+  it('says a Matroska file written as a live stream states no length', async () => {
+    const facts = factsOf(await probe.probe(awkward.liveMkv));
+    expect(facts).toMatchObject({ container: 'mkv', undeclaredLength: true });
+    expect(facts.durationSec).toBeCloseTo(5, 0);
+    expect(checkVideo(facts)).toEqual([{ code: 'length-undeclared', container: 'mkv' }]);
+  });
+
+  it('measures a clip cut without re-encoding by what plays, not by the packets its edit list skips', async () => {
+    const facts = factsOf(await probe.probe(awkward.cutWithoutReencode));
+    expect(facts.durationSec).toBeCloseTo(28, 0);
+    expect(facts.pictureSec).toBeCloseTo(28, 0);
+    expect(checkVideo(facts)).toEqual([]);
+  });
+
+  it('names the subtitles that run past the picture', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'subtitled.mkv');
+    const srt = join(dir, 'late.srt');
+    await writeFile(
+      srt,
+      '1\n00:00:01,000 --> 00:00:02,000\nhello\n\n2\n00:00:39,000 --> 00:00:40,000\nbye\n',
+    );
+    await ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=384x288:rate=10:duration=10',
+      '-i',
+      srt,
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-c:s',
+      'srt',
+      path,
+    ]);
+    const facts = factsOf(await probe.probe(path));
+    expect(facts).toMatchObject({ longerStream: 'subtitles' });
+    expect(facts.pictureSec).toBeCloseTo(10, 0);
+    expect(facts.durationSec).toBeCloseTo(40, 0);
+  });
+
+  it('puts the size first for a huge file it cannot read, without reading all of it', async () => {
+    const dir = await tempDir();
+    const path = await fileWithMarkerAt(join(dir, 'huge.mp4'), '\0\0\0\x18ftypisom', 0, 5 * 1024 ** 3);
+    const violations = checkProbe(await probe.probe(path));
+    expect(violations.map((violation) => violation.code)).toEqual(['file-too-large', 'unreadable']);
+    expect(violations[0]).toMatchObject({ sizeBytes: 5 * 1024 ** 3 });
   });
 });
