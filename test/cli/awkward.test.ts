@@ -72,6 +72,19 @@ describe('clips the model would refuse are rejected before any remote call', () 
     );
   });
 
+  it('an MP4 whose index survived over a zero-filled tail', async () => {
+    expect(await rejected(awkward.zeroTail)).toMatch(
+      /The file is incomplete: it declares 10 s of picture, but only the first [67](\.\d+)? s can be read \(3\d% missing\)\./,
+    );
+  });
+
+  it('a Matroska file that states no length, as when recorded live', async () => {
+    expect(await rejected(awkward.liveMkv)).toContain(
+      'The file does not state how long it is (as when it was recorded as a live stream), and the model needs that; adjusting rewrites it as MP4.',
+    );
+    expect(await rejected(awkward.liveMkv, 'zh')).toContain('文件没有标明时长');
+  });
+
   it('30.04 s: the length with the precision that makes the sentence true', async () => {
     expect(await rejected(awkward.justOverDuration)).toContain('30.04 s is longer than the 30 s limit.');
     expect(await rejected(awkward.justOverDuration, 'zh')).toContain('视频时长 30.04 秒，超过 30 秒的上限。');
@@ -130,6 +143,18 @@ describe('--fit repairs them, says what it did with the real numbers, and sends 
     expect(durationSec).toBeLessThanOrEqual(5.1);
   });
 
+  it('re-encodes what plays before a zero-filled tail', async () => {
+    const { run, durationSec } = await fitted(awkward.zeroTail, 'before-zeros.mp4');
+    expect(run.stderr).toMatch(/re-encoded the [67](\.\d+)? s that can be read \(of 10 s declared\)/);
+    expect(durationSec).toBeLessThan(8);
+  });
+
+  it('rewrites a live-recorded Matroska file as MP4', async () => {
+    const { run, durationSec } = await fitted(awkward.liveMkv, 'from-live.mp4');
+    expect(run.stderr).toContain('converted MKV → MP4');
+    expect(durationSec).toBeCloseTo(5, 0);
+  });
+
   it('trims 30.04 s and names the length it measured after', async () => {
     const { run, durationSec } = await fitted(awkward.justOverDuration, 'trimmed.mp4');
     expect(run.stderr).toMatch(/trimmed from 30\.04 s to 29\.9\d? s/);
@@ -146,6 +171,21 @@ describe('--fit repairs them, says what it did with the real numbers, and sends 
     expect(run.stderr).toMatch(/GIF → MP4/);
     const facts = await probeVideoStream(join(out, 'from-gif.mp4'));
     expect(facts).toMatchObject({ codec: 'h264', width: 384, height: 288 });
+  });
+});
+
+describe('arguments Node would refuse in English are named in the user’s language', () => {
+  it('an unknown option, such as a file whose name starts with "-"', async () => {
+    const run = await restyle(['video', '-holiday.mp4', '--style', '3d', '--lang', 'zh']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('未知选项 -holiday.mp4。文件名以“-”开头时，请放在“--”之后');
+    expect(run.stderr).not.toMatch(/Unknown option/);
+  });
+
+  it('an option without its value', async () => {
+    const run = await restyle(['video', 'clip.mp4', '--style']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--style needs a value.');
   });
 });
 
