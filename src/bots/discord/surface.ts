@@ -71,7 +71,6 @@ interface StatusMeta {
   readonly jobId: string;
   readonly delivery: DiscordDelivery;
   readonly style: Style;
-  readonly notes: string;
   readonly inputPath: string;
 }
 
@@ -319,7 +318,6 @@ export class DiscordSurface implements ChatSurface {
       jobId: job.id,
       delivery,
       style: styleById(job.styleId) ?? STYLES[0],
-      notes: fitChangesText(job.changes, delivery.locale),
       inputPath: job.inputPath,
     };
   }
@@ -331,7 +329,9 @@ export class DiscordSurface implements ChatSurface {
       waiting: this.options.service.waitingCount,
       nowMs: Date.now(),
     });
-    if (meta.notes && !isFinalView(view)) content += `\n${meta.notes}`;
+    // What fitting changed, as measured once the fitted copy exists.
+    const notes = fitChangesText(this.options.service.job(meta.jobId)?.changes ?? [], locale);
+    if (notes && !isFinalView(view)) content += `\n${notes}`;
     return {
       content,
       components: cancelable

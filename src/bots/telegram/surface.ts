@@ -43,8 +43,6 @@ interface Rendered {
 interface StatusMeta {
   readonly delivery: TelegramDelivery;
   readonly style: Style;
-  /** Said under every view but the last: what fitting changed. */
-  readonly notes: string;
   readonly inputPath: string;
 }
 
@@ -237,7 +235,6 @@ export class TelegramSurface implements ChatSurface {
     return {
       delivery,
       style: styleById(job.styleId) ?? STYLES[0],
-      notes: fitChangesText(job.changes, delivery.locale),
       inputPath: job.inputPath,
     };
   }
@@ -256,7 +253,9 @@ export class TelegramSurface implements ChatSurface {
   private render(view: StatusView, meta: StatusMeta, jobId: string, cancelable: boolean): Rendered {
     const { locale } = meta.delivery;
     let text = statusText(view, meta.style, locale);
-    if (meta.notes && !isFinalView(view)) text += `\n${meta.notes}`;
+    // Under every view but the last: what fitting changed, as measured once the fitted copy exists.
+    const notes = fitChangesText(this.options.service.job(jobId)?.changes ?? [], locale);
+    if (notes && !isFinalView(view)) text += `\n${notes}`;
     if (view.kind === 'done' && view.uncertain) {
       // The same clip in the same style again: the result cache answers it, nothing is billed.
       return { text, keyboard: sendAgainKeyboard(meta.delivery.clipId, meta.style.id, locale) };
