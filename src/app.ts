@@ -31,7 +31,7 @@ export async function startApp(config: AppConfig, logger: Logger): Promise<App> 
   const botDeps: BotDeps = {
     service,
     store: wired.store,
-    probe: deps.probe,
+    probe: wired.resultProbe,
     transcoder: deps.transcoder,
     downloader: deps.downloader,
     files: deps.files,

@@ -13,7 +13,7 @@ import { createJobStore } from './adapters/store/create-store.ts';
 import type { AppConfig } from './config.ts';
 import { systemClock } from './core/clock.ts';
 import { DEFAULT_LIMITS } from './core/limits.ts';
-import type { DeliverySink, JobStore, Logger } from './core/ports.ts';
+import type { DeliverySink, JobStore, Logger, VideoProbe } from './core/ports.ts';
 import { RestyleService, type ServiceDeps } from './core/queue/service.ts';
 import { SpeedModel } from './core/speed.ts';
 
@@ -22,6 +22,11 @@ export interface Wired {
   readonly service: RestyleService;
   readonly store: JobStore;
   readonly deps: ServiceDeps;
+  /**
+   * Reads results before delivery: streams only (no packet scan, which is for inputs of unknown
+   * origin), with slots of its own so a delivery never waits behind a burst of incoming clips.
+   */
+  readonly resultProbe: VideoProbe;
   /** Removes temporary files and closes the store. */
   close(): Promise<void>;
 }
@@ -79,6 +84,7 @@ export async function createService(
     service,
     store,
     deps,
+    resultProbe: new FfprobeVideoProbe({ binaries, scan: false }),
     async close() {
       await store.close();
       await rm(workDir, { recursive: true, force: true });

@@ -1,5 +1,7 @@
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { extname } from 'node:path';
+import PQueue from 'p-queue';
 import { throwIfAborted } from '../../core/errors.ts';
 import type { Container, ProbeResult, StreamKind, VideoFacts } from '../../core/limits.ts';
 import type { VideoProbe } from '../../core/ports.ts';
@@ -143,10 +145,24 @@ const SCAN_WINDOW_SEC = 60;
 export class FfprobeVideoProbe implements VideoProbe {
   readonly #binaries: FfmpegBinaries | undefined;
   readonly #timeoutMs: number;
+  /** Probes reading at once: a burst of clips must not starve the rest of the service of CPU. */
+  readonly #slots: PQueue;
+  readonly #scan: boolean;
 
-  constructor(options: { binaries?: FfmpegBinaries; timeoutMs?: number } = {}) {
+  /**
+   * `scan: false` reads streams and format only: for files of known origin (results from
+   * DashScope), where what matters is their size and length, not whether they hold what they say.
+   */
+  constructor(
+    options: { binaries?: FfmpegBinaries; timeoutMs?: number; concurrency?: number; scan?: boolean } = {},
+  ) {
     this.#binaries = options.binaries;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+    this.#scan = options.scan ?? true;
+    // Each probe runs two ffprobe processes: one probe per two cores keeps a core for everything else.
+    this.#slots = new PQueue({
+      concurrency: options.concurrency ?? Math.max(1, Math.floor(availableParallelism() / 2)),
+    });
   }
 
   /** Resolves with facts or the reason there are none; rejects when aborted or ffprobe cannot start. */
@@ -186,10 +202,13 @@ export class FfprobeVideoProbe implements VideoProbe {
     const binaries = this.#binaries ?? resolveFfmpeg();
     // Both ffprobe runs at once: starting ffprobe costs more than reading a short clip.
     const options = { binaries, signal, timeoutMs: this.#timeoutMs };
-    const [run, scan] = await Promise.all([
-      runFfprobe(path, options),
-      scanPackets(path, { ...options, windowSec: SCAN_WINDOW_SEC }),
-    ]);
+    const [run, scan] = await this.#slots.add(() => {
+      throwIfAborted(signal);
+      return Promise.all([
+        runFfprobe(path, options),
+        this.#scan ? scanPackets(path, { ...options, windowSec: SCAN_WINDOW_SEC }) : undefined,
+      ]);
+    });
     if (!run.ok) {
       const cut = head.toString('latin1', 4, 8) === 'ftyp' && (await cutBeforeIndex(path, sizeBytes));
       return {

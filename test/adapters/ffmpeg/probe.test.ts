@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -451,6 +451,37 @@ describe('FfprobeVideoProbe cancellation', () => {
     setTimeout(() => controller.abort(), 50);
     await expect(running).rejects.toBeInstanceOf(AbortedError);
     expect(Date.now() - startedAt).toBeLessThan(2_000);
+  });
+});
+
+describe('FfprobeVideoProbe under load', () => {
+  it('runs at most `concurrency` probes at once (two ffprobe processes each)', async () => {
+    const dir = await tempDir();
+    const log = join(dir, 'runs.log');
+    // An ffprobe that notes when it starts and ends, and takes its time.
+    const wrapper = join(dir, 'ffprobe');
+    await writeFile(
+      wrapper,
+      `#!/bin/sh\necho start >> "${log}"\nsleep 0.2\n"${binaries.ffprobe}" "$@"\ncode=$?\necho end >> "${log}"\nexit $code\n`,
+      { mode: 0o755 },
+    );
+    const limited = new FfprobeVideoProbe({ binaries: { ...binaries, ffprobe: wrapper }, concurrency: 1 });
+    const results = await Promise.all([1, 2, 3].map(() => limited.probe(sampleMedia.mp4Small)));
+    expect(results.every((result) => result.kind === 'video')).toBe(true);
+    let running = 0;
+    let most = 0;
+    for (const line of (await readFile(log, 'utf8')).trim().split('\n')) {
+      running += line === 'start' ? 1 : -1;
+      most = Math.max(most, running);
+    }
+    expect(most).toBe(2);
+  });
+
+  it('reads streams only with scan: false (for results), so damage goes unchecked there', async () => {
+    const quick = new FfprobeVideoProbe({ binaries, scan: false });
+    const facts = factsOf(await quick.probe((await awkwardInputs()).fastStartHalf));
+    expect(facts.incomplete).toBeUndefined();
+    expect(facts.durationSec).toBeCloseTo(10, 0);
   });
 });
 
