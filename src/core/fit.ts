@@ -59,7 +59,15 @@ export interface FitPlan {
   /** Target video bitrate when the size must shrink; `undefined` lets the encoder choose quality. */
   readonly videoBitrateKbps: number | undefined;
   readonly maxSizeBytes: number;
+  /**
+   * The picture already complies and is H.264: only the container or the streams around it change,
+   * so it is copied as it is (no quality lost, and quick) rather than encoded again.
+   */
+  readonly copyPicture: boolean;
 }
+
+/** Changes that leave the picture itself as it is. */
+const PICTURE_KEEPING: ReadonlySet<FitChange['kind']> = new Set(['cut-streams', 'remux']);
 
 /** Codec every fitted clip is encoded with. */
 export const FIT_VIDEO_CODEC = 'h264';
@@ -188,6 +196,7 @@ export function planFit(facts: VideoFacts, limits: VideoLimits = DEFAULT_LIMITS)
     durationSec,
     videoBitrateKbps,
     maxSizeBytes: limits.maxSizeBytes,
+    copyPicture: changes.every((change) => PICTURE_KEEPING.has(change.kind)),
   };
 }
 

@@ -39,7 +39,10 @@ describe('planFit', () => {
     const plan = mustPlan(clip({ durationSec: 35, pictureSec: 20, longerStream: 'audio' }));
     expect(plan.changes).toEqual([{ kind: 'cut-streams', stream: 'audio', fromSec: 35, toSec: 20 }]);
     expect(plan.trimToSec).toBe(20);
+    // The H.264 picture complies as it is: it is copied, not encoded again.
+    expect(plan.copyPicture).toBe(true);
     expect(checkVideo(outputOf(plan))).toEqual([]);
+    expect(mustPlan(clip({ durationSec: 35, pictureSec: 20, codec: 'hevc' })).copyPicture).toBe(false);
   });
 
   it('re-encodes what decodes of an incomplete file, and no more', () => {
@@ -96,6 +99,8 @@ describe('planFit', () => {
       durationSec: 29.95,
       videoBitrateKbps: undefined,
       maxSizeBytes: 100_000_000,
+      // A trim re-encodes: a copied picture could only be cut at a packet boundary.
+      copyPicture: false,
     });
   });
 

@@ -37,6 +37,23 @@ export function ffmpegFitArgs(
   // Capped CRF rather than ABR: x264 spends what the picture needs and the VBV keeps it under the cap,
   // where `-b:v` alone would inflate small clips to the whole budget.
   const rate = kbps === undefined ? [] : ['-maxrate', `${kbps}k`, '-bufsize', `${2 * kbps}k`];
+  // A retry with a bitrate cap means the copy came out too big: encode then.
+  const picture =
+    plan.copyPicture && kbps === undefined
+      ? ['-c:v', 'copy']
+      : [
+          '-vf',
+          filters.join(','),
+          '-c:v',
+          'libx264',
+          '-preset',
+          options.preset,
+          '-crf',
+          String(options.crf),
+          ...rate,
+          '-pix_fmt',
+          'yuv420p',
+        ];
   return [
     '-nostdin',
     '-hide_banner',
@@ -51,17 +68,7 @@ export function ffmpegFitArgs(
     '-map',
     '0:a:0?',
     ...(plan.trimToSec === undefined ? [] : ['-t', String(plan.trimToSec)]),
-    '-vf',
-    filters.join(','),
-    '-c:v',
-    'libx264',
-    '-preset',
-    options.preset,
-    '-crf',
-    String(options.crf),
-    ...rate,
-    '-pix_fmt',
-    'yuv420p',
+    ...picture,
     '-c:a',
     'aac',
     '-b:a',

@@ -1,14 +1,17 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FfprobeVideoProbe } from '../../../src/adapters/ffmpeg/probe.ts';
 import { FfmpegTranscoder } from '../../../src/adapters/ffmpeg/transcode.ts';
 import { AbortedError } from '../../../src/core/errors.ts';
 import { type FitPlan, planFit } from '../../../src/core/fit.ts';
 import { checkVideo, DEFAULT_LIMITS, type ProbeResult, type VideoFacts } from '../../../src/core/limits.ts';
+import { awkwardInputs } from '../../helpers/awkward.ts';
 import {
   type BadInputs,
   badInputs,
@@ -18,6 +21,8 @@ import {
   tempDir,
   testBinaries,
 } from '../../helpers/media.ts';
+
+const execFileAsync = promisify(execFile);
 
 const binaries = testBinaries();
 const probe = new FfprobeVideoProbe({ binaries });
@@ -101,6 +106,36 @@ describe('FfmpegTranscoder.fit repairs every fixable clip', () => {
     expect(checkVideo(after)).toEqual([]);
   });
 
+  it('cuts audio that outlasts the picture and copies the picture as it was', async () => {
+    const { audioLonger } = await awkwardInputs();
+    const { plan, after } = await fitAndReprobe(audioLonger);
+    expect(plan).toMatchObject({ copyPicture: true, trimToSec: 20 });
+    expect(after.durationSec).toBeLessThanOrEqual(20.1);
+    expect(after.hasAudio).toBe(true);
+    expect(checkVideo(after)).toEqual([]);
+    // The picture's packets are the input's, bit for bit.
+    const pictureHash = (path: string) =>
+      execFileAsync(
+        binaries.ffmpeg,
+        ['-v', 'error', '-i', path, '-map', '0:v:0', '-c', 'copy', '-f', 'md5', '-'],
+        {
+          env: { ...process.env, ...binaries.env },
+        },
+      ).then((run) => run.stdout.trim());
+    const output = join(outDir, `fitted-${basename(audioLonger)}.mp4`);
+    expect(await pictureHash(output)).toBe(await pictureHash(audioLonger));
+  });
+
+  it('rewrites a live-recorded Matroska file as MP4 without encoding its picture again', async () => {
+    const { liveMkv } = await awkwardInputs();
+    const { plan, after } = await fitAndReprobe(liveMkv);
+    expect(plan).toMatchObject({ copyPicture: true });
+    expect(plan.changes.map((change) => change.kind)).toEqual(['remux']);
+    expect(after).toMatchObject({ container: 'mp4', codec: 'h264' });
+    expect(after.undeclaredLength).toBeUndefined();
+    expect(checkVideo(after)).toEqual([]);
+  });
+
   it('shrinks a 101 MB padded mp4 by re-encoding its small video', async () => {
     const { plan, after } = await fitAndReprobe(bad.tooLargeFile);
     expect(plan.changes.map((change) => change.kind)).toEqual(['shrink']);
@@ -148,6 +183,7 @@ describe('FfmpegTranscoder.fit failures', () => {
     durationSec: 1,
     videoBitrateKbps: undefined,
     maxSizeBytes: 100_000_000,
+    copyPicture: false,
   };
 
   it("rejects with ffmpeg's own words when the input is not a video, leaving no output", async () => {
