@@ -80,30 +80,22 @@ async function cutMediaData(source: string, target: string, keep: number): Promi
   );
 }
 
-let cached: Promise<AwkwardInputs> | undefined;
-let cachedIn: string | undefined;
+/** By scratch directory: cleanupMedia removes it between test files, and the next call makes a new one. */
+const generated = new Map<string, Promise<AwkwardInputs>>();
 
-/** Generates the awkward inputs once per process; resolves with their paths. */
-export function awkwardInputs(): Promise<AwkwardInputs> {
-  if (!cached) {
-    cached = generate();
-    cached.catch(() => {
-      cached = undefined;
-    });
+/** Generates the awkward inputs once per scratch directory; resolves with their paths. */
+export async function awkwardInputs(): Promise<AwkwardInputs> {
+  const dir = await mediaDir();
+  let inputs = generated.get(dir);
+  if (!inputs) {
+    inputs = generate(dir);
+    generated.set(dir, inputs);
+    inputs.catch(() => generated.delete(dir));
   }
-  return cached.then(async (inputs) => {
-    // cleanupMedia removes the scratch directory between test files: regenerate when it did.
-    if (cachedIn !== (await mediaDir())) {
-      cached = undefined;
-      return awkwardInputs();
-    }
-    return inputs;
-  });
+  return inputs;
 }
 
-async function generate(): Promise<AwkwardInputs> {
-  const dir = await mediaDir();
-  cachedIn = dir;
+async function generate(dir: string): Promise<AwkwardInputs> {
   const file = (name: string): string => join(dir, name);
   const inputs = {
     audioLonger: file('picture-20s-audio-35s.mp4'),
