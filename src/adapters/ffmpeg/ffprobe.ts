@@ -38,10 +38,7 @@ export type FfprobeRun =
   | { readonly ok: false; readonly detail: string; readonly timedOut: boolean };
 
 /** The exact ffprobe arguments for `path` and `sections` (whitelists first, `file:` URL last). */
-export function ffprobeArgs(
-  path: string,
-  sections: readonly string[] = ['-show_format', '-show_streams'],
-): string[] {
+function ffprobeArgs(path: string, sections: readonly string[]): string[] {
   return ['-v', 'error', ...SAFE_INPUT_ARGS, '-print_format', 'json=c=1', ...sections, fileUrl(path)];
 }
 
