@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DashScopeBackend } from '../src/adapters/dashscope/backend.ts';
-import { DashScopeTempUpload } from '../src/adapters/dashscope/upload.ts';
+import { DashScopeTempUpload, TempUploadHost } from '../src/adapters/dashscope/upload.ts';
 import { createJobStore } from '../src/adapters/store/create-store.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { AbortedError } from '../src/core/errors.ts';
@@ -123,7 +123,7 @@ async function utilisation(run: UtilisationRun, clips: readonly string[]): Promi
       baseUrl: fake.baseUrl,
       dir,
       backend,
-      host: new DashScopeTempUpload(backend.client),
+      host: TempUploadHost.single(new DashScopeTempUpload(backend.client)),
       taskTimeoutMs: 120_000,
       store,
       sinks: new Map([['bench', noDelivery]]),
@@ -372,7 +372,10 @@ function scaleService(store: JobStore, backend: HeldBackend): RestyleService {
   const deps: ServiceDeps = {
     probe: { probe: async () => ({ kind: 'video', facts: FACTS }) },
     transcoder: { fit: async () => undefined },
-    host: { host: async (path) => ({ url: `https://bench.invalid${path}`, ossResolve: false }) },
+    host: {
+      perLane: false,
+      host: async (path) => ({ url: `https://bench.invalid${path}`, ossResolve: false }),
+    },
     backend,
     downloader: { download: async () => ({ bytes: 0 }) },
     clock: systemClock,

@@ -81,7 +81,7 @@ async function detection(taskMs: number, repeats: number) {
     const rows = await Promise.all(
       SCENARIOS.map(async (scenario, index) => {
         const backend = new DashScopeBackend({ apiKey: keys[index]!, baseUrl: fake.baseUrl });
-        const media = await new DashScopeTempUpload(backend.client).host(clip);
+        const media = await new DashScopeTempUpload(backend.client).upload(clip);
         const latencies: number[] = [];
         const queries: number[] = [];
         for (let run = 0; run < repeats; run++) {
@@ -126,7 +126,7 @@ async function peakRss(bytes: number) {
   try {
     const backend = new DashScopeBackend({ apiKey: 'sk-test-key', baseUrl: fake.baseUrl });
     const clip = await makeClip({ container: 'mp4', durationSec: 1 });
-    const media = await new DashScopeTempUpload(backend.client).host(clip);
+    const media = await new DashScopeTempUpload(backend.client).upload(clip);
     const task = await backend.submit({ media, styleId: 0, fps: 15 });
     const done = await awaitTask(
       { backend, clock: systemClock, logger: silentLogger, taskTimeoutMs: 60_000 },

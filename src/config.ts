@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -9,12 +9,19 @@ const numberFrom = (min: number, max: number) => {
   return z.coerce.number({ error }).min(min, error).max(max, error);
 };
 
+const KEY_REQUIRED =
+  'is required: your DashScope API key (Beijing region), or a pool in DASHSCOPE_API_KEYS or DASHSCOPE_API_KEYS_FILE';
+
 /** The environment the service reads, validated in one place. */
 export const configSchema = z.object({
-  DASHSCOPE_API_KEY: z
-    .string({ error: 'is required: your DashScope API key (Beijing region)' })
-    .trim()
-    .min(1, 'is required: your DashScope API key (Beijing region)'),
+  /** One DashScope key; a pool of keys comes from DASHSCOPE_API_KEYS or DASHSCOPE_API_KEYS_FILE. */
+  DASHSCOPE_API_KEY: z.string().trim().optional(),
+  /** A pool of keys, comma-separated: one lane (one task at a time, one submit a second) per key. */
+  DASHSCOPE_API_KEYS: z.string().trim().optional(),
+  /** A file with one key per line (blank lines and lines starting with # are skipped). */
+  DASHSCOPE_API_KEYS_FILE: z.string().trim().min(1).optional(),
+  /** How long a key DashScope refused (auth, arrears, access) is left alone before it is tried again. */
+  DASHSCOPE_KEY_RETRY_SEC: numberFrom(1, 86_400).default(300),
   DASHSCOPE_BASE_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .default('https://dashscope.aliyuncs.com'),
@@ -111,8 +118,38 @@ export const configSchema = z.object({
   FFPROBE_PATH: z.string().min(1).optional(),
 });
 
-/** The validated configuration. */
-export type AppConfig = z.infer<typeof configSchema>;
+/**
+ * The DashScope keys the settings name, in order and without repeats: DASHSCOPE_API_KEY, then
+ * DASHSCOPE_API_KEYS, then the lines of DASHSCOPE_API_KEYS_FILE. Problems are added to `problems`.
+ */
+function dashScopeKeys(env: NodeJS.ProcessEnv, problems: string[]): string[] {
+  const keys = [env.DASHSCOPE_API_KEY ?? '', ...(env.DASHSCOPE_API_KEYS ?? '').split(',')];
+  const file = env.DASHSCOPE_API_KEYS_FILE?.trim();
+  if (file) {
+    try {
+      keys.push(...keysInFile(readFileSync(file, 'utf8')));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      problems.push(`DASHSCOPE_API_KEYS_FILE cannot be read (${code}): give a file with one key per line`);
+      return [];
+    }
+  }
+  const distinct = [...new Set(keys.map((key) => key.trim()).filter((key) => key !== ''))];
+  const shown = env.DASHSCOPE_API_KEY ? ' (value hidden)' : '';
+  if (distinct.length === 0) problems.push(`DASHSCOPE_API_KEY ${KEY_REQUIRED}${shown}`);
+  return distinct;
+}
+
+/** The keys of a key file: one per line; blank lines and `#` comments skipped. */
+function keysInFile(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/** The validated configuration; `DASHSCOPE_KEYS` is the pool of keys the settings name. */
+export type AppConfig = z.output<typeof configSchema> & { readonly DASHSCOPE_KEYS: readonly string[] };
 
 /** Variables whose values are secrets and are never echoed. */
 const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|STORE_URL/i;
@@ -132,9 +169,12 @@ export function loadDotEnv(path = '.env'): void {
 
 /** Validates the environment; throws a ConfigError listing every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const keyProblems: string[] = [];
+  const DASHSCOPE_KEYS = dashScopeKeys(env, keyProblems);
   const parsed = configSchema.safeParse(env);
-  if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
+  if (parsed.success && keyProblems.length === 0) return { ...parsed.data, DASHSCOPE_KEYS };
+  const issues = parsed.success ? [] : parsed.error.issues;
+  const problems = issues.map((issue) => {
     const name = String(issue.path[0] ?? '?');
     const value = env[name];
     const shown =
@@ -145,5 +185,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
           : ` (got "${value}")`;
     return `${name} ${issue.message}${shown}`;
   });
-  throw new ConfigError(problems);
+  throw new ConfigError([...keyProblems, ...problems]);
 }

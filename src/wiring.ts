@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DashScopeBackend } from './adapters/dashscope/backend.ts';
-import { DashScopeTempUpload } from './adapters/dashscope/upload.ts';
+import { keyPool, poolUploadHost } from './adapters/dashscope/key-pool.ts';
 import { resolveFfmpeg } from './adapters/ffmpeg/binaries.ts';
 import { FfprobeVideoProbe } from './adapters/ffmpeg/probe.ts';
 import { FfmpegTranscoder } from './adapters/ffmpeg/transcode.ts';
@@ -14,6 +13,7 @@ import type { AppConfig } from './config.ts';
 import { systemClock } from './core/clock.ts';
 import { DEFAULT_LIMITS } from './core/limits.ts';
 import type { DeliverySink, JobStore, Logger, VideoProbe } from './core/ports.ts';
+import { InProcessLane } from './core/queue/lane.ts';
 import { RestyleService, type ServiceDeps } from './core/queue/service.ts';
 import { SpeedModel } from './core/speed.ts';
 
@@ -36,13 +36,26 @@ export async function createService(
   config: AppConfig,
   logger: Logger,
   sinks: ReadonlyMap<string, DeliverySink>,
+  options: Pick<ServiceDeps, 'keysOut'> = {},
 ): Promise<Wired> {
-  const backend = new DashScopeBackend({
-    apiKey: config.DASHSCOPE_API_KEY,
+  const pool = keyPool(config.DASHSCOPE_KEYS, {
     baseUrl: config.DASHSCOPE_BASE_URL,
     workspace: config.DASHSCOPE_WORKSPACE,
     logger,
   });
+  const taskTimeoutMs = config.DASHSCOPE_TASK_TIMEOUT_SEC * 1000;
+  const retrySetAsideMs = config.DASHSCOPE_KEY_RETRY_SEC * 1000;
+  const lanes = pool.map(
+    (key) =>
+      new InProcessLane({
+        id: key.laneId,
+        backend: key.backend,
+        clock: systemClock,
+        logger,
+        taskTimeoutMs,
+        setAside: { firstMs: retrySetAsideMs, longestMs: Math.max(retrySetAsideMs, 3_600_000) },
+      }),
+  );
   const binaries = resolveFfmpeg({
     ...process.env,
     ...(config.FFMPEG_PATH ? { FFMPEG_PATH: config.FFMPEG_PATH } : {}),
@@ -56,13 +69,14 @@ export async function createService(
   const deps: ServiceDeps = {
     probe: new FfprobeVideoProbe({ binaries }),
     transcoder: new FfmpegTranscoder({ binaries }),
-    host: new DashScopeTempUpload(backend.client),
-    backend,
+    host: poolUploadHost(pool),
+    backend: pool[0]!.backend,
+    lanes,
     downloader: new HttpDownloader(),
     clock: systemClock,
     logger,
     limits: DEFAULT_LIMITS,
-    taskTimeoutMs: config.DASHSCOPE_TASK_TIMEOUT_SEC * 1000,
+    taskTimeoutMs,
     maxResultBytes: config.RESTYLE_MAX_RESULT_BYTES,
     tempPath: (suffix) => join(workDir, `${randomUUID()}${suffix}`),
     store,
@@ -78,6 +92,7 @@ export async function createService(
     },
     resultCacheTtlMs: config.RESULT_CACHE_HOURS * 3_600_000,
     newId: () => randomUUID(),
+    ...options,
   };
   const service = new RestyleService(deps);
   return {

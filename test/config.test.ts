@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { createLogger, redact } from '../src/logger.ts';
@@ -22,6 +25,31 @@ describe('configuration', () => {
     expect(problems.join('\n')).toContain('DASHSCOPE_BASE_URL must be an http(s) URL (got "ftp://example")');
     expect(problems.join('\n')).toContain('DASHSCOPE_API_KEY is required');
     expect(problems.join('\n')).toContain('(value hidden)');
+  });
+
+  it('reads a pool of keys from the list and the file, in order and without repeats', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'restyle-config-'));
+    try {
+      const file = join(dir, 'keys.txt');
+      await writeFile(file, '# the pool\nsk-three\n\n  sk-four  \nsk-one\n');
+      const config = loadConfig({
+        DASHSCOPE_API_KEY: 'sk-one',
+        DASHSCOPE_API_KEYS: 'sk-two, sk-one,,sk-three',
+        DASHSCOPE_API_KEYS_FILE: file,
+      });
+      expect(config.DASHSCOPE_KEYS).toEqual(['sk-one', 'sk-two', 'sk-three', 'sk-four']);
+      expect(loadConfig({ DASHSCOPE_API_KEYS_FILE: file }).DASHSCOPE_KEYS).toEqual([
+        'sk-three',
+        'sk-four',
+        'sk-one',
+      ]);
+      expect(() => loadConfig({ DASHSCOPE_API_KEYS_FILE: join(dir, 'missing.txt') })).toThrow(
+        'DASHSCOPE_API_KEYS_FILE cannot be read (ENOENT)',
+      );
+      expect(() => loadConfig({ DASHSCOPE_API_KEYS: ' , ' })).toThrow('DASHSCOPE_API_KEY is required');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

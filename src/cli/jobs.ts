@@ -128,7 +128,7 @@ export async function resumeCommand(args: readonly string[], io: CliIo): Promise
   if (args.length > 0) throw new UsageError(t(locale, 'cli.resume.noArguments', { args: args.join(' ') }));
   loadDotEnv();
   const config = loadConfig(io.env);
-  const secrets = [config.DASHSCOPE_API_KEY];
+  const secrets = config.DASHSCOPE_KEYS;
   const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, secrets });
   const { createService } = await import('../wiring.ts');
   const wired = await createService(config, logger, cliSinks(io.env));

@@ -16,6 +16,10 @@ export const PROGRESS_COLUMN_GAP = '  ';
 export function formatProgressLine(event: ProgressEvent, locale: Locale): string {
   const parts = [describePhase(event.phase, locale)];
   if (event.position !== undefined) parts.push(t(locale, 'progress.position', { position: event.position }));
+  if (event.held) {
+    parts.push(t(locale, 'progress.held'));
+    return parts.join(PROGRESS_COLUMN_GAP);
+  }
   if (event.fraction !== undefined) {
     parts.push(`${progressBar(event.fraction)} ${percentOf(event.fraction)}%`);
   }
@@ -35,7 +39,13 @@ export function progressFromStatus(status: JobStatus, startedAtMs: number, nowMs
   const eta = status.etaMs === undefined ? {} : { etaMs: status.etaMs };
   switch (state.kind) {
     case 'waiting':
-      return { phase: 'queued', elapsedMs, position: status.position, ...eta };
+      return {
+        phase: 'queued',
+        elapsedMs,
+        position: status.position,
+        ...eta,
+        ...(status.held ? { held: status.held } : {}),
+      };
     case 'submitting':
       return { phase: 'submitting', elapsedMs, ...eta };
     case 'submitted':

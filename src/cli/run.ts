@@ -15,7 +15,7 @@ export async function runCommand(io: CliIo): Promise<number> {
   }
   const config = loadConfig(io.env);
   const secrets = [
-    config.DASHSCOPE_API_KEY,
+    ...config.DASHSCOPE_KEYS,
     config.TELEGRAM_BOT_TOKEN,
     config.TELEGRAM_WEBHOOK_SECRET,
     config.DISCORD_TOKEN,

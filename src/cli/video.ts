@@ -49,13 +49,14 @@ export async function videoCommand(args: readonly string[], io: CliIo): Promise<
   const { locale } = options;
   loadDotEnv();
   const config = loadConfig(io.env);
-  const secrets = [config.DASHSCOPE_API_KEY];
+  const secrets = config.DASHSCOPE_KEYS;
   // The command says every outcome in the user's language; log lines (English, for operators) only
   // when asked for with LOG_LEVEL.
   const level = io.env.LOG_LEVEL === undefined ? 'error' : config.LOG_LEVEL;
   const logger = createLogger({ level, secrets });
   const { createService } = await import('../wiring.ts');
-  const wired = await createService(config, logger, cliSinks(io.env));
+  // Nobody waits at a terminal for a refused key to come back: with every key refused, jobs end.
+  const wired = await createService(config, logger, cliSinks(io.env), { keysOut: 'fail' });
   const { service } = wired;
   const many = options.inputs.length > 1;
   const startedAtMs = Date.now();

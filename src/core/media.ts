@@ -3,4 +3,6 @@ export interface HostedMedia {
   readonly url: string;
   /** True for `oss://` URLs that need DashScope's resolve header. */
   readonly ossResolve: boolean;
+  /** The lane whose key alone can read it (DashScope's temporary upload); `undefined` when any can. */
+  readonly laneId?: string | undefined;
 }

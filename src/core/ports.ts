@@ -36,8 +36,16 @@ export interface Transcoder {
 
 /** Turns a local file into a URL the backend can read. */
 export interface MediaHost {
-  /** Resolves once the file is reachable at the returned URL. */
-  host(path: string, options?: { signal?: AbortSignal }): Promise<HostedMedia>;
+  /**
+   * True when hosted media can only be read with the key that hosted it (DashScope's temporary
+   * upload): `host` then needs the lane, and another lane must host the file again.
+   */
+  readonly perLane: boolean;
+  /**
+   * Resolves once the file is reachable at the returned URL; `laneId` names the lane (key) that will
+   * submit it, required when `perLane`.
+   */
+  host(path: string, options?: { signal?: AbortSignal; laneId?: string }): Promise<HostedMedia>;
 }
 
 /** What the backend is asked to do. */
@@ -238,6 +246,12 @@ export type LaneOutcome =
       readonly taskMs: number | undefined;
     }
   | { readonly kind: 'failed'; readonly failure: JobFailure }
+  /**
+   * The backend refused the lane's key (auth, arrears, access): the job is not at fault. The lane
+   * has set itself aside; the job goes back in line (no task) or is followed again once the key is
+   * back (`taskId`: a task exists and stays with this key).
+   */
+  | { readonly kind: 'key-refused'; readonly failure: JobFailure; readonly taskId: string | undefined }
   /** Stopped on behalf of `by`; `remote` says what became of the task at the backend. */
   | { readonly kind: 'canceled'; readonly by: string; readonly remote: 'none' | 'canceled' | 'running' }
   /** The owner is shutting down: the job keeps its saved state and resumes at the next start. */
@@ -260,6 +274,11 @@ export interface LaneSlot {
   release(): void;
 }
 
+/** Whether a lane's key can be used: ready, or set aside after a refusal until `retryAtMs`. */
+export type LaneHealth =
+  | { readonly state: 'ready' }
+  | { readonly state: 'out'; readonly code: string; readonly sinceMs: number; readonly retryAtMs: number };
+
 /**
  * One remote slot in front of the backend (one DashScope key): one task at a time, submits spaced
  * out. The queue offers a lane its next job only once the lane has capacity; the lane runs submit →
@@ -269,8 +288,15 @@ export interface LaneSlot {
 export interface Lane {
   /** Stable id, saved on the job while its task runs, so a task is always followed by the lane that submitted it. */
   readonly id: string;
-  /** Resolves with a slot once the lane can take a job (free, and its submit spacing passed); rejects when aborted. */
+  /**
+   * Resolves with a slot once the lane can take a job (free, its key not set aside, and its submit
+   * spacing passed); rejects when aborted.
+   */
   acquire(signal: AbortSignal): Promise<LaneSlot>;
+  /** Whether the lane's key is usable now. */
+  health(): LaneHealth;
+  /** The key was refused outside a run (e.g. uploading an input with it): the lane sets itself aside. */
+  setAside(failure: JobFailure): void;
   /**
    * After a crash between sending a submit and saving its reply: the oldest task this lane created at
    * or after `sinceMs` whose id is not in `knownTaskIds`, or `undefined` when the submit never arrived.

@@ -26,6 +26,8 @@ export interface ProgressEvent {
   /** Estimated fraction of the remote work done, while pending or running. */
   readonly fraction?: number | undefined;
   readonly taskId?: string | undefined;
+  /** While queued: nothing can start now because every key is set aside. */
+  readonly held?: 'keys-out' | undefined;
 }
 
 /** Estimated fraction of the remote work done after `elapsedMs`, never reaching 1 before the end. */

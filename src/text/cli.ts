@@ -12,6 +12,10 @@ export const CLI_PHRASES = {
   'phase.fetching': { en: 'downloading result', zh: '下载结果' },
   'phase.done': { en: 'done', zh: '完成' },
   'progress.position': { en: '#{position} in line', zh: '第 {position} 位' },
+  'progress.held': {
+    en: 'on hold: DashScope refuses every key, waiting for one to work again',
+    zh: '暂停中：DashScope 拒绝了所有 API Key，等待有 Key 恢复',
+  },
   'progress.elapsed': { en: '{elapsed} elapsed', zh: '已用 {elapsed}' },
   'progress.elapsedLeft': { en: '{elapsed} elapsed, ~{left} left', zh: '已用 {elapsed}，约剩 {left}' },
   'cli.fitHint.fixable': { en: 'Add --fit to repair this automatically.', zh: '加上 --fit 可自动修正。' },

@@ -13,6 +13,10 @@ export const STATUS_PHRASES = {
     en: '⏳ Queued: #{position} in line, ready in {eta} ({style})',
     zh: '⏳ 已排队：第 {position} 位，{eta}后完成（{style}）',
   },
+  'status.queued.held': {
+    en: '⏳ Queued: #{position} in line ({style}). DashScope is refusing every key this bot has, so nothing can start right now: your clip is kept and goes ahead as soon as a key works again.',
+    zh: '⏳ 已排队：第 {position} 位（{style}）。DashScope 目前拒绝了本机器人的所有 API Key，暂时无法开始：你的视频会保留，等有 Key 恢复后立即继续。',
+  },
   'status.submitting': { en: '🚀 Your turn: starting… ({style})', zh: '🚀 轮到你了，正在提交……（{style}）' },
   'status.restyling': {
     en: '🎨 Restyling as {style}… {elapsed}, about {left} left\n{bar} {percent}%',
@@ -36,6 +40,7 @@ export const STATUS_PHRASES = {
   /** One line of `/queue`: `1. 3D cartoon — #2 in line, about 1 min`. */
   'queue.line': { en: '{index}. {style} — {where}', zh: '{index}. {style} — {where}' },
   'queue.queued': { en: '#{position} in line, {eta}', zh: '第 {position} 位，{eta}' },
+  'queue.held': { en: '#{position} in line, on hold', zh: '第 {position} 位，暂停中' },
   'queue.restyling': { en: 'restyling, {percent}%', zh: '重绘中 {percent}%' },
   'queue.sending': { en: 'sending', zh: '正在发送' },
   'queue.starting': { en: 'starting', zh: '即将开始' },
@@ -46,7 +51,13 @@ const say = reader(STATUS_PHRASES);
 /** What a job's status message shows, platform-neutral; each bot renders it into its own message. */
 export type StatusView =
   | { readonly kind: 'checking' }
-  | { readonly kind: 'queued'; readonly position: number; readonly etaMs: number }
+  /** `held`: nothing can start now (every key is set aside); the ETA means nothing then. */
+  | {
+      readonly kind: 'queued';
+      readonly position: number;
+      readonly etaMs: number;
+      readonly held?: 'keys-out' | undefined;
+    }
   | { readonly kind: 'submitting' }
   | {
       readonly kind: 'restyling';
@@ -68,7 +79,12 @@ export function viewOfStatus(status: JobStatus): StatusView | undefined {
     case 'waiting':
       return status.position === undefined
         ? undefined
-        : { kind: 'queued', position: status.position, etaMs: status.etaMs ?? 0 };
+        : {
+            kind: 'queued',
+            position: status.position,
+            etaMs: status.etaMs ?? 0,
+            ...(status.held ? { held: status.held } : {}),
+          };
     case 'submitting':
       return { kind: 'submitting' };
     case 'submitted':
@@ -112,6 +128,7 @@ export function statusText(view: StatusView, style: Style, locale: Locale): stri
     case 'checking':
       return say(locale, 'status.checking', { style: name });
     case 'queued':
+      if (view.held) return say(locale, 'status.queued.held', { style: name, position: view.position });
       return say(locale, 'status.queued', {
         style: name,
         position: view.position,
@@ -148,6 +165,7 @@ export function statusText(view: StatusView, style: Style, locale: Locale): stri
 export function queuePlaceText(view: StatusView | undefined, locale: Locale): string {
   switch (view?.kind) {
     case 'queued':
+      if (view.held) return say(locale, 'queue.held', { position: view.position });
       return say(locale, 'queue.queued', { position: view.position, eta: formatEta(view.etaMs, locale) });
     case 'restyling':
       return say(locale, 'queue.restyling', { percent: percentOf(view.fraction) });

@@ -267,10 +267,17 @@ export class FakeDownloader implements Downloader {
 /** Hosts a file at a made-up URL, counting uploads. */
 export class FakeHost implements MediaHost {
   readonly hosted: string[] = [];
+  /** Lanes asked for, in order, when the host is per lane. */
+  readonly lanes: (string | undefined)[] = [];
 
-  async host(path: string): Promise<HostedMedia> {
+  /** `perLane`: media is bound to the lane it was hosted for, like DashScope's temporary upload. */
+  constructor(readonly perLane = false) {}
+
+  async host(path: string, options: { laneId?: string } = {}): Promise<HostedMedia> {
     this.hosted.push(path);
-    return { url: `oss://media.test${path}`, ossResolve: true };
+    this.lanes.push(options.laneId);
+    const media = { url: `oss://media.test${path}`, ossResolve: true };
+    return this.perLane ? { ...media, laneId: options.laneId } : media;
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DashScopeBackend } from '../../src/adapters/dashscope/backend.ts';
-import { DashScopeTempUpload } from '../../src/adapters/dashscope/upload.ts';
+import { DashScopeTempUpload, TempUploadHost } from '../../src/adapters/dashscope/upload.ts';
 import { FfprobeVideoProbe } from '../../src/adapters/ffmpeg/probe.ts';
 import { FfmpegTranscoder } from '../../src/adapters/ffmpeg/transcode.ts';
 import { LocalServiceFiles } from '../../src/adapters/files/local-files.ts';
@@ -32,7 +32,7 @@ export function serviceDeps(
   return {
     probe: new FfprobeVideoProbe({ binaries }),
     transcoder: new FfmpegTranscoder({ binaries }),
-    host: new DashScopeTempUpload(backend.client),
+    host: TempUploadHost.single(new DashScopeTempUpload(backend.client)),
     backend,
     downloader: new HttpDownloader(),
     clock: systemClock,

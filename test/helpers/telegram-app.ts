@@ -58,7 +58,7 @@ export async function runApp(env: Record<string, string>): Promise<RunningApp> {
   const logs: string[] = [];
   const logger = createLogger({
     level: 'debug',
-    secrets: [config.DASHSCOPE_API_KEY, config.TELEGRAM_BOT_TOKEN ?? ''],
+    secrets: [...config.DASHSCOPE_KEYS, config.TELEGRAM_BOT_TOKEN ?? ''],
     write: (line) => logs.push(line),
   });
   const app = await startApp(config, logger);

@@ -5,6 +5,7 @@ import { extname } from 'node:path';
 import { FormData, request } from 'undici';
 import type { HostedMedia } from '../../core/media.ts';
 import type { MediaHost } from '../../core/ports.ts';
+import { DEFAULT_LANE_ID } from '../../core/queue/lane.ts';
 import { withRetry } from '../../core/retry.ts';
 import type { DashScopeClient } from './client.ts';
 import { DashScopeError, transportError } from './errors.ts';
@@ -33,10 +34,11 @@ function xmlField(xml: string, field: string): string | undefined {
 }
 
 /**
- * DashScope's temporary storage: getPolicy, then a multipart POST to the OSS upload host.
- * Files live 48 h and are readable only by this account's tasks, through `oss://` URLs.
+ * DashScope's temporary storage of one key: getPolicy, then a multipart POST to the OSS upload
+ * host. Files live 48 h and are readable only by this account's tasks, through `oss://` URLs.
+ * Alibaba documents it for development and testing; `TempUploadHost` makes it a media host.
  */
-export class DashScopeTempUpload implements MediaHost {
+export class DashScopeTempUpload {
   constructor(
     private readonly client: DashScopeClient,
     private readonly options: { uploadTimeoutMs?: number } = {},
@@ -56,7 +58,7 @@ export class DashScopeTempUpload implements MediaHost {
   }
 
   /** Uploads the file and resolves with its `oss://` URL. */
-  async host(path: string, options: { signal?: AbortSignal } = {}): Promise<HostedMedia> {
+  async upload(path: string, options: { signal?: AbortSignal } = {}): Promise<HostedMedia> {
     const { signal } = options;
     const sizeBytes = (await stat(path)).size;
     const name = uploadFileName(path);
@@ -123,5 +125,29 @@ export class DashScopeTempUpload implements MediaHost {
       requestId: xmlField(text, 'RequestId'),
       message: `Could not upload the video: ${xmlField(text, 'Message') ?? `HTTP ${status} from the upload host`}`,
     });
+  }
+}
+
+/**
+ * The temporary upload as a media host for lanes: each lane's input is uploaded with that lane's
+ * key, and the media is marked as readable by that lane alone.
+ */
+export class TempUploadHost implements MediaHost {
+  readonly perLane = true;
+
+  /** `uploads`: the upload of each lane's key, by lane id. */
+  constructor(private readonly uploads: ReadonlyMap<string, DashScopeTempUpload>) {}
+
+  /** A host for one lane (a single-key service). */
+  static single(upload: DashScopeTempUpload, laneId = DEFAULT_LANE_ID): TempUploadHost {
+    return new TempUploadHost(new Map([[laneId, upload]]));
+  }
+
+  async host(path: string, options: { signal?: AbortSignal; laneId?: string } = {}): Promise<HostedMedia> {
+    const { laneId } = options;
+    const upload = laneId === undefined ? undefined : this.uploads.get(laneId);
+    if (!upload) throw new Error(`no DashScope key for lane ${laneId ?? '(none)'} to upload with`);
+    const media = await upload.upload(path, options.signal ? { signal: options.signal } : {});
+    return { ...media, laneId };
   }
 }

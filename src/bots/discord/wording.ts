@@ -143,6 +143,7 @@ export function discordStatusText(
   const who = mention(extra.userId);
   switch (view.kind) {
     case 'queued':
+      if (view.held) return statusWithMention(statusText(view, style, locale), extra.userId, locale);
       return sayDiscord(locale, 'discord.status.queued', {
         who,
         style: name,

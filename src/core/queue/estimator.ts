@@ -15,6 +15,8 @@ export interface JobStatus {
   readonly fraction: number | undefined;
   /** Since the remote task was submitted. */
   readonly elapsedMs: number | undefined;
+  /** Why a waiting job cannot move now: every key is set aside (`keys-out`). */
+  readonly held?: 'keys-out' | undefined;
 }
 
 /** A lane's current run, as far as time goes. */

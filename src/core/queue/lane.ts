@@ -1,8 +1,9 @@
 import PQueue from 'p-queue';
 import { AbortedError } from '../errors.ts';
-import { failureOf } from '../job.ts';
+import { failureOf, type JobFailure } from '../job.ts';
 import type {
   Lane,
+  LaneHealth,
   LaneOrder,
   LaneOutcome,
   LaneRun,
@@ -12,6 +13,7 @@ import type {
   TaskSnapshot,
 } from '../ports.ts';
 import { awaitTask, type TaskDeps } from '../task.ts';
+import { isKeyFailure, SetAside, type SetAsideTimes } from './set-aside.ts';
 
 /** Id of the lane of a single-key service, and of tasks saved before lanes had ids. */
 export const DEFAULT_LANE_ID = 'default';
@@ -21,6 +23,8 @@ export interface InProcessLaneOptions extends TaskDeps {
   readonly id?: string;
   /** Least time between two submits of this lane (DashScope takes one per second per key). */
   readonly minSubmitSpacingMs?: number;
+  /** How long a refused key is left alone before it is tried again. */
+  readonly setAside?: SetAsideTimes;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -28,7 +32,8 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 /**
  * The default lane: one task at a time on one backend, submits at least a second apart, all in
  * this process. A slot is granted in the order asked for; the run in it submits (or resumes),
- * polls to the task's end and answers with a value.
+ * polls to the task's end and answers with a value. A key the backend refuses is set aside and
+ * tried again later; no slot is granted meanwhile.
  */
 export class InProcessLane implements Lane {
   readonly id: string;
@@ -37,17 +42,36 @@ export class InProcessLane implements Lane {
   private readonly slots = new PQueue({ concurrency: 1 });
   private release: (() => void) | undefined;
   private lastSubmitAtMs = Number.NEGATIVE_INFINITY;
+  private readonly aside: SetAside;
 
   constructor(private readonly options: InProcessLaneOptions) {
     this.id = options.id ?? DEFAULT_LANE_ID;
     this.spacingMs = options.minSubmitSpacingMs ?? 1_000;
+    this.aside = new SetAside(options.clock, options.setAside);
   }
 
-  /** Resolves with the slot once no run holds it and a second has passed since the last submit. */
+  health(): LaneHealth {
+    return this.aside.health();
+  }
+
+  setAside(failure: JobFailure): void {
+    const pauseMs = this.aside.refuse(failure.code);
+    this.options.logger.error('DashScope refused this key: it is set aside and tried again later', {
+      laneId: this.id,
+      code: failure.code,
+      retryInSec: Math.round(pauseMs / 1000),
+    });
+  }
+
+  /**
+   * Resolves with the slot once no run holds it, the key is not set aside, and a second has passed
+   * since the last submit.
+   */
   async acquire(signal: AbortSignal): Promise<LaneSlot> {
     signal.throwIfAborted();
     await this.hold(signal);
     try {
+      await this.aside.usable(signal);
       const waitMs = this.lastSubmitAtMs + this.spacingMs - this.options.clock.now();
       if (waitMs > 0) await this.options.clock.sleep(waitMs, signal);
     } catch (error) {
@@ -147,6 +171,7 @@ export class InProcessLane implements Lane {
         // The submit is never aborted half-way: a task created by a call we gave up on would be
         // billed and unknown. Cancellation takes effect right after, with the task id in hand.
         const task = await backend.submit({ media: order.media, styleId: order.styleId, fps: order.fps });
+        this.aside.accept();
         record.taskId = task.taskId;
         record.submittedAtMs = clock.now();
         record.remote = task.status === 'running' ? 'running' : 'pending';
@@ -167,6 +192,7 @@ export class InProcessLane implements Lane {
           hooks.status(record.remote);
         },
       });
+      this.aside.accept();
       return {
         kind: 'succeeded',
         taskId: done.taskId,
@@ -178,7 +204,12 @@ export class InProcessLane implements Lane {
     } catch (error) {
       if (canceled.aborted) return this.cancelTask(record);
       if (shutdown.aborted) return { kind: 'interrupted' };
-      return { kind: 'failed', failure: failureOf(error) };
+      const failure = failureOf(error);
+      if (isKeyFailure(failure)) {
+        this.setAside(failure);
+        return { kind: 'key-refused', failure, taskId: record.taskId };
+      }
+      return { kind: 'failed', failure };
     }
   }
 

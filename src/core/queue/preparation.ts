@@ -18,58 +18,119 @@ export interface PreparationDeps {
 
 /**
  * Fits a waiting clip by the plan decided at intake and hosts it where the backend can read it,
- * ahead of its turn, so a lane never waits for it. One preparation per job at a time.
+ * ahead of its turn, so a lane never waits for it. Media a key alone can read (DashScope's
+ * temporary upload) is hosted ahead only when there is one lane; with several, the fitted file is
+ * kept and hosted for whichever lane takes the job. One preparation per job at a time.
  */
 export class Preparation {
-  private readonly inFlight = new Map<string, Promise<HostedMedia>>();
+  private readonly inFlight = new Map<string, Promise<HostedMedia | undefined>>();
+  /** Fitted files kept for hosting at the job's turn (per-lane hosts), by job id. */
+  private readonly fitted = new Map<string, { readonly inputPath: string; readonly path: Promise<string> }>();
 
   constructor(
     private readonly deps: PreparationDeps,
     private readonly book: JobBook,
     private readonly signal: AbortSignal,
+    /** The lane media hosted ahead is for, when only one can take the job; `undefined` with several. */
+    private readonly onlyLane: () => string | undefined,
   ) {}
 
-  /** Resolves with the job's hosted media, saved on the job while it still waits. */
-  prepare(job: RestyleJob): Promise<HostedMedia> {
-    const existing = this.inFlight.get(job.id);
-    if (existing) return existing;
-    const promise = this.run(job);
-    this.inFlight.set(job.id, promise);
-    const forget = () => this.inFlight.delete(job.id);
-    promise.then(forget, forget);
-    return promise;
+  /** Resolves with media `laneId` can submit, saved on the job while it still waits. */
+  async prepare(job: RestyleJob, laneId: string): Promise<HostedMedia> {
+    const current = this.book.get(job.id) ?? job;
+    const saved = current.state.kind === 'waiting' ? current.state.media : undefined;
+    if (saved && readableBy(saved, laneId)) return saved;
+    const media = await this.once(job, laneId);
+    if (!media) throw new Error(`job ${job.id}: nothing was hosted for lane ${laneId}`);
+    return media;
   }
 
   /** Starts preparing the given waiting jobs that still need it; failures wait for the job's turn. */
   ahead(jobIds: readonly string[]): void {
+    const laneId = this.deps.host.perLane ? this.onlyLane() : undefined;
     for (const id of jobIds) {
       const job = this.book.get(id);
       if (job?.state.kind !== 'waiting' || job.state.media || this.inFlight.has(id)) continue;
-      this.prepare(job).catch(() => undefined);
+      if (this.deps.host.perLane && laneId === undefined) {
+        if (job.plan) this.fittedFile(job).catch(() => undefined);
+        continue;
+      }
+      this.once(job, laneId).catch(() => undefined);
     }
+  }
+
+  /** Forgets a job that left the line: its kept fitted file is removed. */
+  release(jobId: string): void {
+    const kept = this.fitted.get(jobId);
+    if (!kept) return;
+    this.fitted.delete(jobId);
+    kept.path
+      .then((path) => (path === kept.inputPath ? undefined : this.deps.files.remove(path)))
+      .catch(() => undefined);
   }
 
   /** Resolves once every preparation under way has ended. */
   async drain(): Promise<void> {
-    await Promise.allSettled([...this.inFlight.values()]);
+    await Promise.allSettled([
+      ...this.inFlight.values(),
+      ...[...this.fitted.values()].map((kept) => kept.path),
+    ]);
   }
 
-  private async run(job: RestyleJob): Promise<HostedMedia> {
+  /** One hosting per job at a time; a second caller shares it when it is for the same lane. */
+  private once(job: RestyleJob, laneId: string | undefined): Promise<HostedMedia | undefined> {
+    const existing = this.inFlight.get(job.id);
+    if (existing) {
+      return existing.then((media) => (media && readableBy(media, laneId) ? media : this.once(job, laneId)));
+    }
+    const promise = this.run(job, laneId);
+    this.inFlight.set(job.id, promise);
+    const forget = () => {
+      if (this.inFlight.get(job.id) === promise) this.inFlight.delete(job.id);
+    };
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  private async run(job: RestyleJob, laneId: string | undefined): Promise<HostedMedia> {
     const { deps, signal } = this;
-    const plan = job.plan ?? (job.changes.length > 0 ? await this.legacyPlan(job) : undefined);
-    let path = job.inputPath;
+    const keep = deps.host.perLane;
+    const path = keep ? await this.fittedFile(job) : await this.fit(job);
     try {
-      if (plan) {
-        path = deps.tempPath('.mp4');
-        await deps.transcoder.fit(job.inputPath, path, plan, signal);
-        await this.checkFitted(job, path);
-      }
-      const media = await deps.host.host(path, { signal });
+      const media = await deps.host.host(path, { signal, ...(laneId === undefined ? {} : { laneId }) });
       const latest = this.book.get(job.id);
       if (latest?.state.kind === 'waiting') await this.book.update(job.id, { kind: 'waiting', media });
       return media;
     } finally {
-      if (path !== job.inputPath) await deps.files.remove(path);
+      if (!keep && path !== job.inputPath) await deps.files.remove(path);
+    }
+  }
+
+  /** The job's fitted file, made once and kept until `release` (the input itself when no fit is planned). */
+  private fittedFile(job: RestyleJob): Promise<string> {
+    const kept = this.fitted.get(job.id);
+    if (kept) return kept.path;
+    const entry = { inputPath: job.inputPath, path: this.fit(job) };
+    this.fitted.set(job.id, entry);
+    entry.path.catch(() => {
+      if (this.fitted.get(job.id) === entry) this.fitted.delete(job.id);
+    });
+    return entry.path;
+  }
+
+  /** Applies the job's fit plan into a new file; the input itself when there is none. */
+  private async fit(job: RestyleJob): Promise<string> {
+    const { deps, signal } = this;
+    const plan = job.plan ?? (job.changes.length > 0 ? await this.legacyPlan(job) : undefined);
+    if (!plan) return job.inputPath;
+    const path = deps.tempPath('.mp4');
+    try {
+      await deps.transcoder.fit(job.inputPath, path, plan, signal);
+      await this.checkFitted(job, path);
+      return path;
+    } catch (error) {
+      await deps.files.remove(path);
+      throw error;
     }
   }
 
@@ -95,4 +156,9 @@ export class Preparation {
     const probed = await this.deps.probe.probe(job.inputPath, this.signal);
     return probed.kind === 'video' ? planFit(probed.facts, this.deps.limits) : undefined;
   }
+}
+
+/** True when a lane may submit this media: it is bound to no key, or to this lane's. */
+function readableBy(media: HostedMedia, laneId: string | undefined): boolean {
+  return media.laneId === undefined || media.laneId === laneId;
 }

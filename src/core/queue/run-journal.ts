@@ -70,8 +70,8 @@ export class RunJournal {
     if (status) this.parts.events.emit(jobId, { type, status });
   }
 
-  /** Records how a run ended. */
-  async settle(jobId: string, outcome: LaneOutcome): Promise<void> {
+  /** Records how a run ended (a refused key is the scheduler's to handle: the job goes on elsewhere). */
+  async settle(jobId: string, outcome: Exclude<LaneOutcome, { kind: 'key-refused' }>): Promise<void> {
     const { book, events, speed, store, resultCache, delivery } = this.parts;
     switch (outcome.kind) {
       case 'succeeded': {

@@ -6,9 +6,11 @@ import type { ResultDelivery } from './delivery.ts';
 import { type JobStatus, meanTaskMs, runProgress, runRemainingMs, waitingEtaMs } from './estimator.ts';
 import type { JobEvents } from './events.ts';
 import type { JobBook } from './job-book.ts';
+import { DEFAULT_LANE_ID } from './lane.ts';
 import type { Preparation } from './preparation.ts';
 import type { ResultCache } from './result-cache.ts';
 import { RunJournal } from './run-journal.ts';
+import { isKeyFailure } from './set-aside.ts';
 import type { WaitingLine } from './waiting-line.ts';
 import { Wakeup } from './wakeup.ts';
 
@@ -27,6 +29,11 @@ export interface SchedulerParts {
   readonly logger: Logger;
   /** How many waiting jobs are fitted and uploaded ahead of their turn. */
   readonly prepareAhead: number;
+  /**
+   * When every key is set aside: `wait` keeps every job until a key works again (a service);
+   * `fail` ends the jobs with the key's failure (a command line run nobody would wait on).
+   */
+  readonly keysOut: 'wait' | 'fail';
   /** Records a job's failure and tells its observers. */
   readonly fail: (jobId: string, failure: JobFailure) => Promise<void>;
 }
@@ -63,9 +70,18 @@ export class Scheduler {
     }
   }
 
-  /** The lane with this id; `undefined` names the first lane (tasks saved before lanes had ids). */
+  /**
+   * The lane with this id; `undefined` and `default` name the first lane (tasks saved before lanes
+   * had ids, or by a single-key service).
+   */
   lane(laneId: string | undefined): Lane | undefined {
-    return laneId === undefined ? this.parts.lanes[0] : this.parts.lanes.find((lane) => lane.id === laneId);
+    const found = this.parts.lanes.find((lane) => lane.id === laneId);
+    return found ?? (laneId === undefined || laneId === DEFAULT_LANE_ID ? this.parts.lanes[0] : undefined);
+  }
+
+  /** True when every lane's key is set aside: nothing can start until one is back. */
+  allKeysOut(): boolean {
+    return this.parts.lanes.every((lane) => lane.health().state === 'out');
   }
 
   /** Offers no job to any lane until `resume`, so a restart puts everything back in order first. */
@@ -91,6 +107,7 @@ export class Scheduler {
   /** Takes a waiting job out of line; true when it was there. */
   remove(jobId: string): boolean {
     const removed = this.parts.line.remove(jobId);
+    this.parts.preparation.release(jobId);
     this.lineChanged();
     return removed;
   }
@@ -143,6 +160,8 @@ export class Scheduler {
     if (position !== undefined) {
       const etaMs = waitingEtaMs(position, speed.expectedMs(job.durationSec), {
         laneRemainingMs: this.parts.lanes.map((lane) => {
+          const health = lane.health();
+          if (health.state === 'out') return Math.max(0, health.retryAtMs - now);
           const occupant = this.occupants.get(lane.id);
           return occupant
             ? runRemainingMs(
@@ -153,7 +172,8 @@ export class Scheduler {
         }),
         meanTaskMs: meanTaskMs(speed, line.durationSec, line.size),
       });
-      return { job, position, etaMs, fraction: undefined, elapsedMs: undefined };
+      const held = this.allKeysOut() ? 'keys-out' : undefined;
+      return { job, position, etaMs, fraction: undefined, elapsedMs: undefined, held };
     }
     const record = this.runOf(jobId)?.record;
     if (record?.submittedAtMs !== undefined) {
@@ -210,16 +230,21 @@ export class Scheduler {
     const occupant: Occupant = { jobId, expectedMs: speed.expectedMs(job.durationSec), run: undefined };
     this.occupants.set(lane.id, occupant);
     let started = false;
+    let requeued = false;
     try {
       let media: HostedMedia;
       try {
-        media =
-          job.state.kind === 'waiting' && job.state.media
-            ? job.state.media
-            : await this.parts.preparation.prepare(job);
+        media = await this.parts.preparation.prepare(job, lane.id);
       } catch (error) {
         if (this.shutdown.aborted || book.get(jobId)?.state.kind !== 'waiting') return;
-        await this.parts.fail(jobId, failureOf(error));
+        const failure = failureOf(error);
+        if (isKeyFailure(failure)) {
+          // Hosting with this lane's key was refused: the key is at fault, not the clip.
+          lane.setAside(failure);
+          requeued = await this.afterKeyRefused(lane, jobId, undefined, failure);
+          return;
+        }
+        await this.parts.fail(jobId, failure);
         return;
       }
       // Canceled while it was being prepared.
@@ -234,9 +259,11 @@ export class Scheduler {
       };
       occupant.run = this.start(lane, slot, order, media);
       started = true;
-      await occupant.run.outcome;
+      const outcome = await occupant.run.outcome;
+      requeued = outcome.kind === 'key-refused' && this.parts.keysOut === 'wait';
     } finally {
       if (!started) slot.release();
+      if (!requeued) this.parts.preparation.release(jobId);
       this.occupants.delete(lane.id);
       this.parts.events.changed();
     }
@@ -256,11 +283,59 @@ export class Scheduler {
     }
   }
 
+  /**
+   * The lane's key was refused: a job without a task goes back to the front of the line for
+   * another lane (with its media unless only this key can read it); a task that exists stays with
+   * its key and is followed again once the key is back. With `keysOut: 'fail'` and no key left,
+   * the job and everything waiting end with the key's failure instead. True when the job was kept.
+   */
+  private async afterKeyRefused(
+    lane: Lane,
+    jobId: string,
+    taskId: string | undefined,
+    failure: JobFailure,
+  ): Promise<boolean> {
+    this.parts.events.changed();
+    if (this.parts.keysOut === 'fail' && this.allKeysOut()) {
+      await this.parts.fail(jobId, failure);
+      for (let next = this.parts.line.shift(); next; next = this.parts.line.shift()) {
+        this.parts.preparation.release(next);
+        await this.parts.fail(next, failure);
+      }
+      this.lineChanged();
+      return false;
+    }
+    const job = this.parts.book.get(jobId);
+    if (!job) return false;
+    if (taskId !== undefined && job.state.kind === 'submitted') {
+      this.follow(job);
+      return true;
+    }
+    if (job.state.kind === 'submitting') {
+      const { media } = job.state;
+      const back = await this.parts.book.update(jobId, {
+        kind: 'waiting',
+        media: media.laneId === lane.id ? undefined : media,
+      });
+      this.enqueue(back, true);
+      return true;
+    }
+    if (job.state.kind === 'waiting') {
+      this.enqueue(job, true);
+      return true;
+    }
+    return false;
+  }
+
   /** Starts the run and, in the background, records how it ends. */
   private start(lane: Lane, slot: LaneSlot, order: LaneOrder, media: HostedMedia | undefined): LaneRun {
     const run = slot.run(order, this.journal.hooks(lane.id, order.jobId, media), this.shutdown);
     const settled = run.outcome
-      .then((outcome) => this.journal.settle(order.jobId, outcome))
+      .then((outcome) =>
+        outcome.kind === 'key-refused'
+          ? this.afterKeyRefused(lane, order.jobId, outcome.taskId, outcome.failure).then(() => undefined)
+          : this.journal.settle(order.jobId, outcome),
+      )
       .catch((error: unknown) => this.parts.fail(order.jobId, failureOf(error)))
       .catch((error: unknown) => {
         this.parts.logger.error('could not record how a run ended', {

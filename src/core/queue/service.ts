@@ -56,6 +56,8 @@ export interface ServiceDeps extends TaskDeps {
   readonly prepareAhead?: number;
   /** The lanes in front of the backend (one per key); by default one `InProcessLane` over `backend`. */
   readonly lanes?: readonly Lane[];
+  /** When every key is set aside: keep the jobs until one works (`wait`, default) or end them (`fail`). */
+  readonly keysOut?: 'wait' | 'fail';
 }
 
 /** The answer to a cancel request. */
@@ -86,7 +88,10 @@ export class RestyleService {
     this.book = new JobBook(deps.store, deps.clock);
     this.events = new JobEvents(deps.logger);
     this.resultCache = new ResultCache(deps.store, deps.logger, deps.resultCacheTtlMs);
-    this.preparation = new Preparation(deps, this.book, signal);
+    const lanes = deps.lanes ?? [new InProcessLane(deps)];
+    this.preparation = new Preparation(deps, this.book, signal, () =>
+      lanes.length === 1 ? lanes[0]!.id : undefined,
+    );
     this.delivery = new ResultDelivery(
       deps,
       this.book,
@@ -97,7 +102,7 @@ export class RestyleService {
     this.scheduler = new Scheduler(
       {
         ...deps,
-        lanes: deps.lanes ?? [new InProcessLane(deps)],
+        lanes,
         line: this.line,
         book: this.book,
         events: this.events,
@@ -105,6 +110,7 @@ export class RestyleService {
         delivery: this.delivery,
         resultCache: this.resultCache,
         prepareAhead: deps.prepareAhead ?? 2,
+        keysOut: deps.keysOut ?? 'wait',
         fail: (jobId, failure) => this.fail(jobId, failure),
       },
       signal,

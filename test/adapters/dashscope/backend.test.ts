@@ -39,7 +39,7 @@ beforeEach(async () => {
 });
 
 async function hosted(b: DashScopeBackend) {
-  return new DashScopeTempUpload(b.client).host(clip);
+  return new DashScopeTempUpload(b.client).upload(clip);
 }
 
 describe('DashScopeBackend against the fake', () => {

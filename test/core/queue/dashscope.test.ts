@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CliDeliverySink } from '../../../src/adapters/files/cli-sink.ts';
 import type { Requester } from '../../../src/core/job.ts';
+import { DEFAULT_LANE_ID } from '../../../src/core/queue/lane.ts';
 import { RestyleService, type ServiceDeps } from '../../../src/core/queue/service.ts';
 import { type FakeDashScope, startFakeDashScope } from '../../fakes/dashscope/server.ts';
 import { MemoryJobStore } from '../../fakes/memory-store.ts';
@@ -101,7 +102,7 @@ describe('RestyleService against the DashScope fake', () => {
     for (const replyLost of [true, false]) {
       await new Promise((resolve) => setTimeout(resolve, 1_200));
       const { backend, host } = deps();
-      const media = await host.host(clips[1]!);
+      const media = await host.host(clips[1]!, { laneId: DEFAULT_LANE_ID });
       const startedAtMs = Date.now();
       if (replyLost) await backend.submit({ media, styleId: 2, fps: 17 });
       const before = accepted();
