@@ -128,6 +128,8 @@ export class FakeBackend implements RestyleBackend {
   checksToFinish = 2;
   /** A submit that must fail, once. */
   failNextSubmit: RemoteError | undefined;
+  /** While set, every call fails with it (a revoked key, an account in arrears). */
+  refuseWith: RemoteError | undefined;
   private next = 1;
 
   constructor(
@@ -136,6 +138,7 @@ export class FakeBackend implements RestyleBackend {
   ) {}
 
   async submit(request: RestyleRequest): Promise<TaskSnapshot> {
+    if (this.refuseWith) throw this.refuseWith;
     if (this.failNextSubmit) {
       const error = this.failNextSubmit;
       this.failNextSubmit = undefined;
@@ -149,6 +152,7 @@ export class FakeBackend implements RestyleBackend {
   }
 
   async check(taskId: string): Promise<TaskSnapshot> {
+    if (this.refuseWith) throw this.refuseWith;
     const task = this.tasks.get(taskId);
     if (!task) return { taskId, status: 'unknown', requestId: 'req-check' };
     task.checks += 1;
@@ -168,6 +172,7 @@ export class FakeBackend implements RestyleBackend {
   }
 
   async tasksCreatedSince(sinceMs: number): Promise<readonly TaskSnapshot[]> {
+    if (this.refuseWith) throw this.refuseWith;
     return [...this.tasks.values()]
       .filter((task) => task.createdAtMs >= sinceMs)
       .map((task) => this.snapshot(task));

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
@@ -115,6 +115,8 @@ export interface LoggedRequest {
   status: number;
   code?: string;
   taskId?: string;
+  /** The account the Bearer key names (`accountOf`), so tests see which key was used without the key. */
+  readonly account?: string;
   readonly headers: {
     readonly authorization?: string;
     readonly async?: string;
@@ -295,6 +297,11 @@ function mulberry32(seed: number): () => number {
 
 function isInteger(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value);
+}
+
+/** A short name of the account behind an API key, as the fake's request log shows it. */
+export function accountOf(apiKey: string): string {
+  return createHash('sha256').update(apiKey).digest('hex').slice(0, 12);
 }
 
 /** Starts a fake DashScope on 127.0.0.1 that serves video-style-transform, its tasks and uploads. */
@@ -988,8 +995,10 @@ export async function startFakeDashScope(overrides: FakeOverrides = {}): Promise
       const value = req.headers[name];
       return Array.isArray(value) ? value.join(', ') : value;
     };
+    const bearer = /^bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
     const entry: LoggedRequest = {
       at: Date.now(),
+      ...(bearer ? { account: accountOf(bearer) } : {}),
       method: req.method ?? 'GET',
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
