@@ -30,6 +30,27 @@ export const configSchema = z.object({
   DASHSCOPE_SEC_PER_VIDEO_SEC: numberFrom(0.01, 100).default(2.2),
   DASHSCOPE_TASK_OVERHEAD_SEC: numberFrom(0, 600).default(4),
   DASHSCOPE_TASK_TIMEOUT_SEC: numberFrom(10, 86_400).default(1_800),
+  /**
+   * Production media storage (S3-compatible: Alibaba OSS, AWS S3, Cloudflare R2, MinIO): inputs go
+   * to this bucket and DashScope gets presigned URLs. Unset, DashScope's temporary upload is used
+   * (documented by Alibaba for development and testing).
+   */
+  MEDIA_S3_BUCKET: z.string().trim().min(1).optional(),
+  /** The S3 endpoint; unset for AWS S3. e.g. https://oss-cn-beijing.aliyuncs.com */
+  MEDIA_S3_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  MEDIA_S3_REGION: z.string().trim().min(1).default('us-east-1'),
+  /** With the secret below; unset, the AWS SDK's default credential chain is used. */
+  MEDIA_S3_ACCESS_KEY_ID: z.string().trim().min(1).optional(),
+  MEDIA_S3_SECRET_ACCESS_KEY: z.string().trim().min(1).optional(),
+  /** `true` puts the bucket in the path (MinIO and most self-hosted servers). */
+  MEDIA_S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+    .default('false')
+    .transform((value) => value === 'true' || value === '1'),
+  /** Object keys start with this; a lifecycle rule on it removes what a crash left behind. */
+  MEDIA_S3_PREFIX: z.string().default('restyle/'),
+  /** How long the presigned URL given to DashScope works (it downloads the input when the task starts). */
+  MEDIA_S3_URL_TTL_SEC: numberFrom(60, 604_800).default(21_600),
   RESTYLE_MAX_RESULT_BYTES: z.coerce.number().int().positive().default(500_000_000),
   RESTYLE_WORK_DIR: z.string().min(1).default(join(tmpdir(), 'restyle')),
   /** Jobs' inputs and results that must survive a restart. */
@@ -150,6 +171,17 @@ function keysInFile(text: string): string[] {
 
 /** The validated configuration; `DASHSCOPE_KEYS` is the pool of keys the settings name. */
 export type AppConfig = z.output<typeof configSchema> & { readonly DASHSCOPE_KEYS: readonly string[] };
+
+/** Every secret value the configuration holds, for the logger to remove wherever it appears. */
+export function secretsOf(config: AppConfig): string[] {
+  return [
+    ...config.DASHSCOPE_KEYS,
+    config.TELEGRAM_BOT_TOKEN,
+    config.TELEGRAM_WEBHOOK_SECRET,
+    config.DISCORD_TOKEN,
+    config.MEDIA_S3_SECRET_ACCESS_KEY,
+  ].filter((value): value is string => typeof value === 'string' && value !== '');
+}
 
 /** Variables whose values are secrets and are never echoed. */
 const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|STORE_URL/i;

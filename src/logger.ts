@@ -11,7 +11,7 @@ const SECRET_PATTERNS: readonly [RegExp, string][] = [
   [/\b\d{6,12}:[A-Za-z0-9_-]{30,}\b/g, '***'],
   [/\bsk-[A-Za-z0-9_-]{6,}/g, 'sk-***'],
   [
-    /([?&](?:signature|Signature|OSSAccessKeyId|Expires|security-token|ex|is|hm|token|key)=)[^&\s"']+/g,
+    /([?&](?:signature|Signature|OSSAccessKeyId|Expires|security-token|ex|is|hm|token|key|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token)=)[^&\s"']+/g,
     '$1***',
   ],
 ];

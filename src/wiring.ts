@@ -2,17 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { keyPool, poolUploadHost } from './adapters/dashscope/key-pool.ts';
+import { keyPool, type PooledKey, poolUploadHost } from './adapters/dashscope/key-pool.ts';
 import { resolveFfmpeg } from './adapters/ffmpeg/binaries.ts';
 import { FfprobeVideoProbe } from './adapters/ffmpeg/probe.ts';
 import { FfmpegTranscoder } from './adapters/ffmpeg/transcode.ts';
 import { LocalServiceFiles } from './adapters/files/local-files.ts';
 import { HttpDownloader } from './adapters/http/download.ts';
+import { S3MediaHost } from './adapters/s3/media-store.ts';
 import { createJobStore } from './adapters/store/create-store.ts';
 import type { AppConfig } from './config.ts';
 import { systemClock } from './core/clock.ts';
 import { DEFAULT_LIMITS } from './core/limits.ts';
-import type { DeliverySink, JobStore, Logger, VideoProbe } from './core/ports.ts';
+import type { DeliverySink, JobStore, Logger, MediaHost, VideoProbe } from './core/ports.ts';
 import { InProcessLane } from './core/queue/lane.ts';
 import { RestyleService, type ServiceDeps } from './core/queue/service.ts';
 import { SpeedModel } from './core/speed.ts';
@@ -69,7 +70,7 @@ export async function createService(
   const deps: ServiceDeps = {
     probe: new FfprobeVideoProbe({ binaries }),
     transcoder: new FfmpegTranscoder({ binaries }),
-    host: poolUploadHost(pool),
+    host: mediaHost(config, pool),
     backend: pool[0]!.backend,
     lanes,
     downloader: new HttpDownloader(),
@@ -105,6 +106,21 @@ export async function createService(
       await rm(workDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The operator's S3-compatible storage when configured, else DashScope's temporary upload per key. */
+function mediaHost(config: AppConfig, pool: readonly PooledKey[]): MediaHost {
+  if (!config.MEDIA_S3_BUCKET) return poolUploadHost(pool);
+  const { MEDIA_S3_ACCESS_KEY_ID: accessKeyId, MEDIA_S3_SECRET_ACCESS_KEY: secretAccessKey } = config;
+  return new S3MediaHost({
+    bucket: config.MEDIA_S3_BUCKET,
+    endpoint: config.MEDIA_S3_ENDPOINT,
+    region: config.MEDIA_S3_REGION,
+    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : undefined,
+    forcePathStyle: config.MEDIA_S3_FORCE_PATH_STYLE,
+    prefix: config.MEDIA_S3_PREFIX,
+    urlTtlSec: config.MEDIA_S3_URL_TTL_SEC,
+  });
 }
 
 /** Removes the work folders of processes that no longer run (killed before they could clean up). */

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, loadConfig, secretsOf } from '../src/config.ts';
 import { createLogger, redact } from '../src/logger.ts';
 
 describe('configuration', () => {
@@ -25,6 +25,25 @@ describe('configuration', () => {
     expect(problems.join('\n')).toContain('DASHSCOPE_BASE_URL must be an http(s) URL (got "ftp://example")');
     expect(problems.join('\n')).toContain('DASHSCOPE_API_KEY is required');
     expect(problems.join('\n')).toContain('(value hidden)');
+  });
+
+  it('reads the S3 media settings, and hides their secret in problems and logs', () => {
+    const config = loadConfig({
+      DASHSCOPE_API_KEY: 'sk-one',
+      MEDIA_S3_BUCKET: 'clips',
+      MEDIA_S3_ENDPOINT: 'https://oss-cn-beijing.aliyuncs.com',
+      MEDIA_S3_FORCE_PATH_STYLE: 'true',
+      MEDIA_S3_SECRET_ACCESS_KEY: 'very-secret-value',
+    });
+    expect(config).toMatchObject({
+      MEDIA_S3_BUCKET: 'clips',
+      MEDIA_S3_FORCE_PATH_STYLE: true,
+      MEDIA_S3_PREFIX: 'restyle/',
+    });
+    expect(secretsOf(config)).toEqual(['sk-one', 'very-secret-value']);
+    expect(() => loadConfig({ DASHSCOPE_API_KEY: 'sk-one', MEDIA_S3_URL_TTL_SEC: '5' })).toThrow(
+      'MEDIA_S3_URL_TTL_SEC must be a number from 60 to 604800',
+    );
   });
 
   it('reads a pool of keys from the list and the file, in order and without repeats', async () => {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type AppConfig, loadConfig, loadDotEnv } from '../config.ts';
+import { type AppConfig, loadConfig, loadDotEnv, secretsOf } from '../config.ts';
 import { isTerminal, type RestyleJob } from '../core/job.ts';
 import { estimateStored } from '../core/queue/estimator.ts';
 import { loadSpeed, SpeedModel } from '../core/speed.ts';
@@ -128,7 +128,7 @@ export async function resumeCommand(args: readonly string[], io: CliIo): Promise
   if (args.length > 0) throw new UsageError(t(locale, 'cli.resume.noArguments', { args: args.join(' ') }));
   loadDotEnv();
   const config = loadConfig(io.env);
-  const secrets = config.DASHSCOPE_KEYS;
+  const secrets = secretsOf(config);
   const logger = createLogger({ level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL, secrets });
   const { createService } = await import('../wiring.ts');
   const wired = await createService(config, logger, cliSinks(io.env));

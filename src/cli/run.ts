@@ -1,4 +1,4 @@
-import { loadConfig, loadDotEnv } from '../config.ts';
+import { loadConfig, loadDotEnv, secretsOf } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { t } from '../text/index.ts';
 import { type CliIo, EXIT, terminalLocale } from './common.ts';
@@ -14,12 +14,7 @@ export async function runCommand(io: CliIo): Promise<number> {
     return EXIT.failed;
   }
   const config = loadConfig(io.env);
-  const secrets = [
-    ...config.DASHSCOPE_KEYS,
-    config.TELEGRAM_BOT_TOKEN,
-    config.TELEGRAM_WEBHOOK_SECRET,
-    config.DISCORD_TOKEN,
-  ].filter((value): value is string => typeof value === 'string');
+  const secrets = secretsOf(config);
   const logger = createLogger({ level: config.LOG_LEVEL, secrets });
   // The bots come in through the composition root only: the command line imports no bot itself.
   const { startApp, isTelegramUnauthorized } = await import('../app.ts');

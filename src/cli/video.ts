@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { HttpDownloader, TooLargeError } from '../adapters/http/download.ts';
-import { loadConfig, loadDotEnv } from '../config.ts';
+import { loadConfig, loadDotEnv, secretsOf } from '../config.ts';
 import { assertNever, RemoteError } from '../core/errors.ts';
 import { isTerminal, type RestyleJob } from '../core/job.ts';
 import { DEFAULT_LIMITS, FIXABLE_CODES, type LimitViolation } from '../core/limits.ts';
@@ -49,7 +49,7 @@ export async function videoCommand(args: readonly string[], io: CliIo): Promise<
   const { locale } = options;
   loadDotEnv();
   const config = loadConfig(io.env);
-  const secrets = config.DASHSCOPE_KEYS;
+  const secrets = secretsOf(config);
   // The command says every outcome in the user's language; log lines (English, for operators) only
   // when asked for with LOG_LEVEL.
   const level = io.env.LOG_LEVEL === undefined ? 'error' : config.LOG_LEVEL;

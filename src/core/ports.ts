@@ -43,9 +43,14 @@ export interface MediaHost {
   readonly perLane: boolean;
   /**
    * Resolves once the file is reachable at the returned URL; `laneId` names the lane (key) that will
-   * submit it, required when `perLane`.
+   * submit it, required when `perLane`; `jobId` the job it is for.
    */
-  host(path: string, options?: { signal?: AbortSignal; laneId?: string }): Promise<HostedMedia>;
+  host(
+    path: string,
+    options?: { signal?: AbortSignal; laneId?: string; jobId?: string },
+  ): Promise<HostedMedia>;
+  /** Removes what was hosted for the job, once it has ended (hosts whose files expire need not). */
+  release?(jobId: string): Promise<void>;
 }
 
 /** What the backend is asked to do. */

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { vi } from 'vitest';
 import { type App, startApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig, secretsOf } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { FakeDashScope } from '../fakes/dashscope/server.ts';
 import type { FakeCall, FakeChatMessage, FakeTelegram } from '../fakes/telegram/server.ts';
@@ -58,7 +58,7 @@ export async function runApp(env: Record<string, string>): Promise<RunningApp> {
   const logs: string[] = [];
   const logger = createLogger({
     level: 'debug',
-    secrets: [...config.DASHSCOPE_KEYS, config.TELEGRAM_BOT_TOKEN ?? ''],
+    secrets: secretsOf(config),
     write: (line) => logs.push(line),
   });
   const app = await startApp(config, logger);

@@ -8,6 +8,8 @@ export class JobBook {
   constructor(
     private readonly store: JobStore,
     private readonly clock: Clock,
+    /** Called once a job has durably reached a terminal state. */
+    private readonly ended: (job: RestyleJob) => void = () => undefined,
   ) {}
 
   /** A job as last saved by this process. */
@@ -29,9 +31,11 @@ export class JobBook {
 
   /** Moves the job (as last saved) to `state`; resolves once that is durable. */
   async update(jobId: string, state: JobState): Promise<RestyleJob> {
-    const next: RestyleJob = { ...this.require(jobId), state, updatedAtMs: this.clock.now() };
+    const previous = this.require(jobId);
+    const next: RestyleJob = { ...previous, state, updatedAtMs: this.clock.now() };
     this.jobs.set(jobId, next);
     await this.store.save(next);
+    if (isTerminal(state) && !isTerminal(previous.state)) this.ended(next);
     return next;
   }
 

@@ -97,7 +97,11 @@ export class Preparation {
     const keep = deps.host.perLane;
     const path = keep ? await this.fittedFile(job) : await this.fit(job);
     try {
-      const media = await deps.host.host(path, { signal, ...(laneId === undefined ? {} : { laneId }) });
+      const media = await deps.host.host(path, {
+        signal,
+        jobId: job.id,
+        ...(laneId === undefined ? {} : { laneId }),
+      });
       const latest = this.book.get(job.id);
       if (latest?.state.kind === 'waiting') await this.book.update(job.id, { kind: 'waiting', media });
       return media;

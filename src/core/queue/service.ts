@@ -85,7 +85,7 @@ export class RestyleService {
 
   constructor(private readonly deps: ServiceDeps) {
     const signal = this.shutdown.signal;
-    this.book = new JobBook(deps.store, deps.clock);
+    this.book = new JobBook(deps.store, deps.clock, (job) => this.releaseMedia(job.id));
     this.events = new JobEvents(deps.logger);
     this.resultCache = new ResultCache(deps.store, deps.logger, deps.resultCacheTtlMs);
     const lanes = deps.lanes ?? [new InProcessLane(deps)];
@@ -150,6 +150,14 @@ export class RestyleService {
     } finally {
       this.scheduler.resume();
     }
+  }
+
+  /** Removes what was hosted for an ended job, in the background; a failure is logged, not fatal. */
+  private releaseMedia(jobId: string): void {
+    const { host, logger } = this.deps;
+    host.release?.(jobId).catch((error: unknown) => {
+      logger.warn('could not remove the hosted input of an ended job', { jobId, error: String(error) });
+    });
   }
 
   /** Subscribes to "something in the queue changed", at most once per tick however much changed. */
