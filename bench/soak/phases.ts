@@ -8,7 +8,7 @@ import type { FakeCall, FakeTelegram } from '../../test/fakes/telegram/server.ts
 export const PHASES = [
   /** While the service starts and resumes stored jobs (before or around its first poll/session). */
   'startup',
-  /** Right after the bot acknowledged a clip (🔎 status or picker sent; Discord interaction answered). */
+  /** Right after the bot acknowledged a clip (📥 receipt or picker sent; Discord interaction answered). */
   'ack',
   /** While the clip downloads from Telegram / the Discord CDN. */
   'download',
@@ -103,7 +103,7 @@ export class PhaseWatcher {
         const now = Date.now();
         if (call.method === 'sendVideo' || call.method === 'sendDocument') {
           push('final', now, `telegram ${call.method} accepted`);
-        } else if (text.startsWith('🔎') || (call.method === 'sendMessage' && hasButtons(call))) {
+        } else if (text.startsWith('📥') || (call.method === 'sendMessage' && hasButtons(call))) {
           push('ack', now, `telegram ${call.method} "${text.slice(0, 24)}"`);
         } else if (text.startsWith('⏳')) {
           push('queue', now, 'telegram status ⏳');

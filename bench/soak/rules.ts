@@ -19,12 +19,15 @@ export type TextVerdict =
   | 'resend'
   /** The clip was refused before queueing: a broken limit, the per-user cap, a full queue, a quota. */
   | 'refused'
-  /** A status view of work still going on: 🔎 checking, ⏳ queued, 🚀 starting, 🎨 restyling, 📤 sending. */
+  /** A status view of work still going on: ⏳ queued, 🚀 starting, 🎨 restyling, 📤 sending. */
   | 'in-progress'
-  /** Anything else (a style picker, a pointer to the status, help text). */
+  /**
+   * Anything else (the 📥 receipt, a style picker, a pointer to the status, help text). A receipt
+   * that never became a status stays true: the clip was received, and a status followed elsewhere.
+   */
   | 'other';
 
-const IN_PROGRESS = /^(🔎|⏳|🚀|🎨|📤)/u;
+const IN_PROGRESS = /^(⏳|🚀|🎨|📤)/u;
 const RESEND = /\b(again|retry)\b|重新发送|重新使用|再试|重试|再次使用/iu;
 const REFUSED =
   /can't restyle this clip|clips waiting|queue is full|used today's|can only download files up to|can take files up to|无法重绘|段视频在排队|队列已满|次重绘已用完|最多只能/iu;
@@ -35,7 +38,7 @@ const REFUSED =
  *     offers to send the video again → uncertain;
  *  2. asks to send or try again (`again`, `retry`, 重新发送, 再试 …) → resend;
  *  3. names a refusal (a broken limit, "N clips waiting", "queue is full", a quota, a too-big file) → refused;
- *  4. starts with 🔎 ⏳ 🚀 🎨 📤 → in-progress;
+ *  4. starts with ⏳ 🚀 🎨 📤 → in-progress;
  *  5. anything else → other.
  * On Discord the private answer "✅ Queued — the status is below" is a pointer, not a final
  * status: callers only apply rule 1 to public status messages (see `finalOf`).
@@ -73,7 +76,7 @@ export interface Outcome {
 /**
  * The verdict on one acknowledged request after the drain.
  *  - `statusTexts`: the last text of each status message of the request (Telegram: the message
- *    that showed 🔎 or the picker turned into it; Discord: the public status, plus the private
+ *    that showed a status view, the 📥 receipt or picker it was turned from; Discord: the public status, plus the private
  *    answer when it still shows a status view or is still "thinking");
  *  - `otherTexts`: the last text of every other bot message about the clip (replies to it,
  *    private answers), which may carry an explicit resend/refusal.
@@ -81,7 +84,7 @@ export interface Outcome {
  *  - lost: no video, and no status ends in ❌/🚫, and no message about the clip asks to send it
  *    again or refuses it (a ✅ without a video does not count: the user has nothing);
  *  - duplicated: more than one video;
- *  - stale: a status message whose last text is not final (still 🔎 ⏳ 🚀 🎨 📤, or "thinking"),
+ *  - stale: a status message whose last text is not final (still ⏳ 🚀 🎨 📤, or "thinking"),
  *    or that contradicts the outcome (a video next to a non-✅ status, a ✅ without a video, a
  *    ❌/🚫 next to a video).
  */

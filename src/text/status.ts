@@ -8,7 +8,12 @@ import { formatClock, formatEta, textBar } from './format.ts';
 
 /** A job's status message, and the lines of the `/queue` listing. */
 export const STATUS_PHRASES = {
-  'status.checking': { en: '🔎 Checking your clip… ({style})', zh: '🔎 正在检查视频……（{style}）' },
+  /**
+   * The acknowledgement, shown while the clip is downloaded and checked. A receipt, not a claim of
+   * work under way: when a crash hits between the platform accepting it and the bot saving its id,
+   * it stays true, and the restarted bot follows up in a new status message.
+   */
+  'status.checking': { en: '📥 Clip received ({style}).', zh: '📥 已收到视频（{style}）。' },
   'status.queued': {
     en: '⏳ Queued: #{position} in line, ready in {eta} ({style})',
     zh: '⏳ 已排队：第 {position} 位，{eta}后完成（{style}）',

@@ -177,7 +177,7 @@ describe('the Discord bot inside the service', () => {
       const status = await waitForChannelMessage(
         discord,
         channel.id,
-        (m) => m.content.startsWith('🔎') && m.content.includes(`<@${user.id}>`) && !m.ephemeral,
+        (m) => m.content.startsWith('📥') && m.content.includes(`<@${user.id}>`) && !m.ephemeral,
       );
       first.child.kill('SIGKILL');
       await once(first.child, 'exit');

@@ -115,7 +115,7 @@ describe('Telegram bot, private chats', () => {
     );
     const history = textHistory(telegram, chat, picker.message_id);
     expect(history[0]).toBe('Which style? Tap one:');
-    expect(history).toContainEqual(expect.stringMatching(/^🔎 Checking your clip/));
+    expect(history).toContainEqual(expect.stringMatching(/^📥 Clip received/));
     expect(history).toContainEqual(expect.stringMatching(/^⏳ Queued: #1 in line, ready in about \d+ s/));
     expect(history).toContainEqual(
       expect.stringMatching(/^🎨 Restyling as 3D cartoon… 0:0\d.*\n[▰▱]{10} \d+%/),

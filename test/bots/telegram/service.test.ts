@@ -130,7 +130,7 @@ describe('the Telegram bot inside the service', () => {
       const status = await waitForBotMessage(
         telegram,
         chat,
-        (m) => m.text?.startsWith('🔎 Checking your clip') ?? false,
+        (m) => m.text?.startsWith('📥 Clip received') ?? false,
         20_000,
       );
       // Killed in the milliseconds between Telegram accepting the acknowledgement and the bot
