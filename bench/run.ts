@@ -2,7 +2,8 @@
 //  1. completion detection: latency between a task's end and the client noticing, and status
 //     queries per task, for 10 s and 60 s tasks, with an exact, a low, a high and no estimate;
 //  2. peak RSS of a process fetching a 100 MB result;
-//  3. the queue (bench/queue.ts): DashScope utilisation through RestyleService, and scale;
+//  3. the queue (bench/queue.ts): DashScope utilisation through RestyleService, and scale; the
+//     key pool (bench/pool.ts): 1 key vs 4 keys on the same burst;
 //  4. the Telegram bot (bench/telegram.ts): reply and tap latency, status edits, flood control;
 //  5. the Discord bot (bench/discord.ts): acknowledgement latency, status edits, delivery;
 //  6. the check step (bench/probe.ts): ffprobe time per clip, and what the packet scan adds.
@@ -17,6 +18,7 @@ import { silentLogger } from '../src/logger.ts';
 import { startFakeDashScope } from '../test/fakes/dashscope/server.ts';
 import { cleanupMedia, makeClip } from '../test/helpers/media.ts';
 import { discordBenchmark } from './discord.ts';
+import { poolBenchmark } from './pool.ts';
 import { probeBenchmark } from './probe.ts';
 import { queueBenchmark } from './queue.ts';
 import { telegramBenchmark } from './telegram.ts';
@@ -179,6 +181,7 @@ for (const taskSec of quick ? [10] : [10, 60]) {
 console.log('\nFetching a result (separate process, streamed to disk); peak RSS does not grow with size:');
 console.table([await peakRss(100_000_000), await peakRss(400_000_000)]);
 await queueBenchmark();
+await poolBenchmark();
 await telegramBenchmark();
 await discordBenchmark();
 await probeBenchmark();
