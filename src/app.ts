@@ -24,9 +24,13 @@ export interface App {
  * Starts the service: the queue resumes every unfinished job (their status messages go on), then
  * each configured bot starts taking updates. Rejects when a bot cannot start (e.g. a wrong token).
  */
-export async function startApp(config: AppConfig, logger: Logger): Promise<App> {
+export async function startApp(
+  config: AppConfig,
+  logger: Logger,
+  options: { readonly role?: 'all' | 'chat' } = {},
+): Promise<App> {
   const sinks = new Map<string, DeliverySink>();
-  const wired = await createService(config, logger, sinks);
+  const wired = await createService(config, logger, sinks, { role: options.role ?? 'all' });
   const { service, deps } = wired;
   const botDeps: BotDeps = {
     service,

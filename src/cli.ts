@@ -38,7 +38,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       case 'discord':
         return await (await import('./cli/discord.ts')).discordCommand(rest, io);
       case 'run':
-        return await (await import('./cli/run.ts')).runCommand(io);
+        return await (await import('./cli/run.ts')).runCommand(rest, io);
       case undefined:
       case 'help':
       case '--help':

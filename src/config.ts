@@ -59,6 +59,21 @@ export const configSchema = z.object({
     .string()
     .regex(/^(sqlite|redis|rediss):\/\//, 'must start with sqlite://, redis:// or rediss://')
     .default('sqlite://./data/restyle.sqlite'),
+  /**
+   * Lanes shared by every instance on this Redis (BullMQ): any number of instances use one pool of
+   * keys, one task and one submit a second per key across all of them. Unset: lanes in this process.
+   */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
+  /** Queues and keys on that Redis start with it, so deployments can share one Redis. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, 'must be 1-40 characters of A-Z, a-z, 0-9, _ and -')
+    .default('restyle'),
+  /** A lane worker silent this long is presumed dead; another takes its run over (following its task). */
+  REDIS_LANE_LOCK_SEC: numberFrom(1, 600).default(30),
   QUEUE_MAX_WAITING_PER_USER: z.coerce.number().int().min(1).max(1_000).default(2),
   QUEUE_MAX_WAITING_TOTAL: z.coerce.number().int().min(1).max(100_000).default(200),
   RESULT_CACHE_HOURS: numberFrom(0, 24).default(24),
@@ -184,7 +199,7 @@ export function secretsOf(config: AppConfig): string[] {
 }
 
 /** Variables whose values are secrets and are never echoed. */
-const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|STORE_URL/i;
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|STORE_URL|REDIS_URL/i;
 
 /** Thrown with every configuration problem listed, secret values never shown. */
 export class ConfigError extends Error {

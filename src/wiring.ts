@@ -8,12 +8,14 @@ import { FfprobeVideoProbe } from './adapters/ffmpeg/probe.ts';
 import { FfmpegTranscoder } from './adapters/ffmpeg/transcode.ts';
 import { LocalServiceFiles } from './adapters/files/local-files.ts';
 import { HttpDownloader } from './adapters/http/download.ts';
+import { LaneWorkers } from './adapters/redis/lane-workers.ts';
+import { RedisLane } from './adapters/redis/redis-lane.ts';
 import { S3MediaHost } from './adapters/s3/media-store.ts';
 import { createJobStore } from './adapters/store/create-store.ts';
 import type { AppConfig } from './config.ts';
 import { systemClock } from './core/clock.ts';
 import { DEFAULT_LIMITS } from './core/limits.ts';
-import type { DeliverySink, JobStore, Logger, MediaHost, VideoProbe } from './core/ports.ts';
+import type { DeliverySink, JobStore, Lane, Logger, MediaHost, VideoProbe } from './core/ports.ts';
 import { InProcessLane } from './core/queue/lane.ts';
 import { RestyleService, type ServiceDeps } from './core/queue/service.ts';
 import { SpeedModel } from './core/speed.ts';
@@ -37,7 +39,7 @@ export async function createService(
   config: AppConfig,
   logger: Logger,
   sinks: ReadonlyMap<string, DeliverySink>,
-  options: Pick<ServiceDeps, 'keysOut'> = {},
+  options: Pick<ServiceDeps, 'keysOut'> & { readonly role?: 'chat' | 'all' } = {},
 ): Promise<Wired> {
   const pool = keyPool(config.DASHSCOPE_KEYS, {
     baseUrl: config.DASHSCOPE_BASE_URL,
@@ -45,18 +47,7 @@ export async function createService(
     logger,
   });
   const taskTimeoutMs = config.DASHSCOPE_TASK_TIMEOUT_SEC * 1000;
-  const retrySetAsideMs = config.DASHSCOPE_KEY_RETRY_SEC * 1000;
-  const lanes = pool.map(
-    (key) =>
-      new InProcessLane({
-        id: key.laneId,
-        backend: key.backend,
-        clock: systemClock,
-        logger,
-        taskTimeoutMs,
-        setAside: { firstMs: retrySetAsideMs, longestMs: Math.max(retrySetAsideMs, 3_600_000) },
-      }),
-  );
+  const lanes = await createLanes(config, pool, logger, options.role ?? 'all');
   const binaries = resolveFfmpeg({
     ...process.env,
     ...(config.FFMPEG_PATH ? { FFMPEG_PATH: config.FFMPEG_PATH } : {}),
@@ -72,7 +63,6 @@ export async function createService(
     transcoder: new FfmpegTranscoder({ binaries }),
     host: mediaHost(config, pool),
     backend: pool[0]!.backend,
-    lanes,
     downloader: new HttpDownloader(),
     clock: systemClock,
     logger,
@@ -93,7 +83,8 @@ export async function createService(
     },
     resultCacheTtlMs: config.RESULT_CACHE_HOURS * 3_600_000,
     newId: () => randomUUID(),
-    ...options,
+    lanes: lanes.lanes,
+    ...(options.keysOut ? { keysOut: options.keysOut } : {}),
   };
   const service = new RestyleService(deps);
   return {
@@ -102,10 +93,80 @@ export async function createService(
     deps,
     resultProbe: new FfprobeVideoProbe({ binaries, scan: false }),
     async close() {
+      await lanes.close();
       await store.close();
       await rm(workDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Where tasks run: lanes in this process, or lanes shared on Redis (with this process's workers unless `chat`). */
+async function createLanes(
+  config: AppConfig,
+  pool: readonly PooledKey[],
+  logger: Logger,
+  role: 'chat' | 'all',
+): Promise<{ readonly lanes: Lane[]; close(): Promise<void> }> {
+  const retryMs = config.DASHSCOPE_KEY_RETRY_SEC * 1000;
+  const setAside = { firstMs: retryMs, longestMs: Math.max(retryMs, 3_600_000) };
+  const taskTimeoutMs = config.DASHSCOPE_TASK_TIMEOUT_SEC * 1000;
+  if (!config.REDIS_URL) {
+    const lanes = pool.map(
+      (key) =>
+        new InProcessLane({
+          id: key.laneId,
+          backend: key.backend,
+          clock: systemClock,
+          logger,
+          taskTimeoutMs,
+          setAside,
+        }),
+    );
+    return { lanes, close: async () => undefined };
+  }
+  const shared = { redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX };
+  const lanes = pool.map(
+    (key) =>
+      new RedisLane({
+        ...shared,
+        id: key.laneId,
+        backend: key.backend,
+        clock: systemClock,
+        logger,
+        setAside,
+      }),
+  );
+  await Promise.all(lanes.map((lane) => lane.ready()));
+  const workers = role === 'all' ? await startLaneWorkers(config, pool, logger) : undefined;
+  return {
+    lanes,
+    async close() {
+      await workers?.stop();
+      await Promise.all(lanes.map((lane) => lane.close()));
+    },
+  };
+}
+
+/** This process's workers for every key of the pool on the shared lanes (`REDIS_URL` must be set). */
+export async function startLaneWorkers(
+  config: AppConfig,
+  pool: readonly PooledKey[],
+  logger: Logger,
+): Promise<LaneWorkers> {
+  if (!config.REDIS_URL) throw new Error('lane workers need REDIS_URL');
+  const retryMs = config.DASHSCOPE_KEY_RETRY_SEC * 1000;
+  const workers = new LaneWorkers({
+    redisUrl: config.REDIS_URL,
+    prefix: config.REDIS_PREFIX,
+    keys: pool.map((key) => ({ laneId: key.laneId, backend: key.backend })),
+    logger,
+    taskTimeoutMs: config.DASHSCOPE_TASK_TIMEOUT_SEC * 1000,
+    setAside: { firstMs: retryMs, longestMs: Math.max(retryMs, 3_600_000) },
+    lockMs: config.REDIS_LANE_LOCK_SEC * 1000,
+    stalledCheckMs: Math.max(500, (config.REDIS_LANE_LOCK_SEC * 1000) / 2),
+  });
+  await workers.start();
+  return workers;
 }
 
 /** The operator's S3-compatible storage when configured, else DashScope's temporary upload per key. */

@@ -303,10 +303,12 @@ export interface Lane {
   /** The key was refused outside a run (e.g. uploading an input with it): the lane sets itself aside. */
   setAside(failure: JobFailure): void;
   /**
-   * After a crash between sending a submit and saving its reply: the oldest task this lane created at
-   * or after `sinceMs` whose id is not in `knownTaskIds`, or `undefined` when the submit never arrived.
+   * After a crash between sending a submit and saving its reply: the task `jobId`'s submit created
+   * (for an in-process lane: the oldest task this lane created at or after `sinceMs` whose id is not
+   * in `knownTaskIds`), or `undefined` when the submit never arrived.
    */
   lostSubmit(
+    jobId: string,
     sinceMs: number,
     knownTaskIds: ReadonlySet<string>,
     signal: AbortSignal,

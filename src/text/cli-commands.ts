@@ -10,7 +10,9 @@ Usage:
   restyle jobs [--all] [--json]  list jobs from the store (state, position, ETA, task id)
   restyle resume                 finish the command line's unfinished jobs after a crash
   restyle styles                 list the styles
-  restyle run                    run the chat bots (the service)
+  restyle run [--role all|chat|worker]
+                                 run the service: the chat bots and the lanes (all, the default);
+                                 with REDIS_URL, only the bots (chat) or only the DashScope workers (worker)
   restyle discord register [--guild ID]
                                  register the Discord commands (guild: instant, for development)
   restyle help
@@ -38,7 +40,9 @@ DASHSCOPE_WORKSPACE, STORE_URL; see README.md.`,
   restyle jobs [--all] [--json]  列出存储中的任务（状态、位置、预计时间、任务 ID）
   restyle resume                 崩溃后完成命令行未完成的任务
   restyle styles                 列出所有风格
-  restyle run                    运行聊天机器人（即服务本身）
+  restyle run [--role all|chat|worker]
+                                 运行服务：聊天机器人和任务通道（all，默认）；
+                                 设置 REDIS_URL 时，可只运行机器人（chat）或只运行 DashScope 工作进程（worker）
   restyle discord register [--guild ID]
                                  注册 Discord 命令（指定 guild 时立即生效，用于开发）
   restyle help
@@ -76,6 +80,18 @@ See README.md for the settings, or use "restyle video <file> --style <style>" me
   设置 TELEGRAM_BOT_TOKEN（从 @BotFather 获取）以运行 Telegram 机器人，
   和/或 DISCORD_TOKEN（Discord 开发者门户的 Bot 页面）以运行 Discord 机器人。
 设置项见 README.md；在此之前也可以用“restyle video <file> --style <style>”。`,
+  },
+  'cli.run.unknownOption': {
+    en: 'Unknown option {option}: restyle run takes only --role all|chat|worker',
+    zh: '未知选项 {option}：restyle run 只接受 --role all|chat|worker',
+  },
+  'cli.run.badRole': {
+    en: '--role must be all, chat or worker (got "{role}")',
+    zh: '--role 只能是 all、chat 或 worker（收到“{role}”）',
+  },
+  'cli.run.roleNeedsRedis': {
+    en: '--role {role} runs part of the service and needs REDIS_URL: the other parts meet on that Redis.',
+    zh: '--role {role} 只运行服务的一部分，需要设置 REDIS_URL：各部分通过这个 Redis 协作。',
   },
   'cli.discord.usage': {
     en: 'Usage: restyle discord register [--guild ID]',

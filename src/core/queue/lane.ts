@@ -95,6 +95,7 @@ export class InProcessLane implements Lane {
 
   /** The oldest task the backend created at or after `sinceMs` that no job knows. */
   async lostSubmit(
+    _jobId: string,
     sinceMs: number,
     knownTaskIds: ReadonlySet<string>,
     signal: AbortSignal,

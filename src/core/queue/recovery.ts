@@ -91,7 +91,7 @@ async function recoverSubmit(
   const { book, scheduler, logger } = parts;
   let found: TaskSnapshot | undefined;
   try {
-    found = await lane.lostSubmit(state.startedAtMs, known, parts.signal);
+    found = await lane.lostSubmit(job.id, state.startedAtMs, known, parts.signal);
   } catch (error) {
     logger.warn('could not look for the task of an interrupted submit; submitting again', {
       jobId: job.id,

@@ -212,10 +212,12 @@ describe('InProcessLane', () => {
     const lane = laneOn(clock, backend);
     await backend.submit({ media, styleId: 0, fps: 15 });
     const sinceMs = clock.now();
-    expect(await lane.lostSubmit(sinceMs, new Set(['fake-task-1']), shutdown.signal)).toBeUndefined();
+    expect(
+      await lane.lostSubmit('job-1', sinceMs, new Set(['fake-task-1']), shutdown.signal),
+    ).toBeUndefined();
     await clock.advance(5);
     await backend.submit({ media, styleId: 1, fps: 15 });
-    expect(await lane.lostSubmit(sinceMs, new Set(['fake-task-1']), shutdown.signal)).toMatchObject({
+    expect(await lane.lostSubmit('job-1', sinceMs, new Set(['fake-task-1']), shutdown.signal)).toMatchObject({
       taskId: 'fake-task-2',
       status: 'pending',
     });
