@@ -60,6 +60,7 @@ const SAMPLES: Record<string, string | { en: string; zh: string }> = {
   stream: { en: 'audio', zh: '音频' },
   runs: { en: 'the audio runs to 35 s', zh: '音频长达 35 秒' },
   option: '-x',
+  role: 'manager',
   minutes: '2',
   hours: '1',
   position: '3',

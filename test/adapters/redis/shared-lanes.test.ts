@@ -10,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyPool, poolUploadHost } from '../../../src/adapters/dashscope/key-pool.ts';
 import { CliDeliverySink } from '../../../src/adapters/files/cli-sink.ts';
 import { RedisLane } from '../../../src/adapters/redis/redis-lane.ts';
+import { createJobStore } from '../../../src/adapters/store/create-store.ts';
 import { systemClock } from '../../../src/core/clock.ts';
 import type { Requester } from '../../../src/core/job.ts';
+import type { JobStore } from '../../../src/core/ports.ts';
 import { RestyleService } from '../../../src/core/queue/service.ts';
 import { silentLogger } from '../../../src/logger.ts';
 import { accountOf, type FakeDashScope, startFakeDashScope } from '../../fakes/dashscope/server.ts';
@@ -83,7 +85,7 @@ function startWorker(): ChildProcess {
 }
 
 /** An instance of the chat side: its own store, the shared lanes, no workers of its own. */
-async function startOwner(): Promise<RestyleService> {
+async function startOwner(store?: JobStore): Promise<RestyleService> {
   const pool = keyPool(KEYS, { baseUrl: fake.baseUrl, logger: silentLogger });
   const lanes = pool.map(
     (key) =>
@@ -107,6 +109,7 @@ async function startOwner(): Promise<RestyleService> {
       taskTimeoutMs: 60_000,
       sinks: new Map([['test', new CliDeliverySink()]]),
       queueLimits: { maxWaitingPerUser: 10, maxWaitingTotal: 50 },
+      ...(store ? { store } : {}),
     }),
   );
   await service.start();
@@ -193,4 +196,35 @@ describe.skipIf(!redisUp)('lanes shared by instances on Redis (BullMQ)', () => {
       if (task) expect(query.account).toBe(accountOf(task.apiKey));
     }
   }, 120_000);
+
+  it('lets a restarted instance find the run its predecessor sent, and never submits it twice', async () => {
+    startWorker();
+    const store = await createJobStore(`sqlite://${join(dir, 'owner.sqlite')}`);
+    try {
+      const before = fake.submits().filter((entry) => entry.status === 200).length;
+      const first = await startOwner(store);
+      const outPath = join(dir, 'out', 'restarted.mp4');
+      const outcome = await first.request({
+        requester: { key: 'test:dave' },
+        delivery: { platform: 'test', outPath },
+        inputPath: clips[0]!,
+        styleId: 7,
+        fps: 25,
+        fit: false,
+      });
+      if (outcome.kind !== 'queued') throw new Error(outcome.kind);
+      const id = outcome.job.id;
+      for (let i = 0; i < 400 && first.job(id)?.state.kind === 'waiting'; i++) await delay(5);
+      // Gone the moment its order left: the store says "submitting", the run is on Redis.
+      expect(first.job(id)?.state.kind).toMatch(/^submitt(ing|ed)$/);
+      await first.stop();
+      const second = await startOwner(store);
+      const ended = await second.settled(id);
+      expect(ended.state.kind).toBe('delivered');
+      expect(existsSync(outPath)).toBe(true);
+      expect(fake.submits().filter((entry) => entry.status === 200)).toHaveLength(before + 1);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 });
