@@ -115,16 +115,16 @@ export class RedisLane implements Lane {
         continue;
       }
       if ((await this.redis.set(this.keys.lease, token, 'PX', leaseMs, 'NX')) === 'OK') break;
-      await clock.sleep(this.options.leasePollMs ?? 50, signal);
+      await clock.sleep(this.options.leasePollMs ?? 25, signal);
     }
     const renew = setInterval(() => {
       void this.redis.eval(RENEW, 1, this.keys.lease, token, String(leaseMs)).catch(() => undefined);
     }, leaseMs / 3);
     renew.unref();
     let used = false;
-    const free = () => {
+    const free = async () => {
       clearInterval(renew);
-      void this.redis.eval(RELEASE, 1, this.keys.lease, token).catch(() => undefined);
+      await this.redis.eval(RELEASE, 1, this.keys.lease, token).catch(() => undefined);
     };
     return {
       run: (order, hooks, shutdown) => {
@@ -135,7 +135,7 @@ export class RedisLane implements Lane {
       release: () => {
         if (used) return;
         used = true;
-        free();
+        void free();
       },
     };
   }
@@ -174,7 +174,12 @@ export class RedisLane implements Lane {
     this.redis.disconnect();
   }
 
-  private start(order: LaneOrder, hooks: LaneRunHooks, shutdown: AbortSignal, free: () => void): LaneRun {
+  private start(
+    order: LaneOrder,
+    hooks: LaneRunHooks,
+    shutdown: AbortSignal,
+    free: () => Promise<void>,
+  ): LaneRun {
     const record: Mutable<LaneRunRecord> = {
       laneId: this.id,
       jobId: order.jobId,
@@ -186,9 +191,10 @@ export class RedisLane implements Lane {
     };
     const canceled = new AbortController();
     let ended = false;
+    // The lease is given back before the outcome is told, so this owner's next acquire finds it free.
     const outcome = this.execute(order, hooks, record, canceled.signal, shutdown).finally(() => {
       ended = true;
-      free();
+      return free();
     });
     return {
       record,

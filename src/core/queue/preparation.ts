@@ -19,8 +19,8 @@ export interface PreparationDeps {
 /**
  * Fits a waiting clip by the plan decided at intake and hosts it where the backend can read it,
  * ahead of its turn, so a lane never waits for it. Media a key alone can read (DashScope's
- * temporary upload) is hosted ahead only when there is one lane; with several, the fitted file is
- * kept and hosted for whichever lane takes the job. One preparation per job at a time.
+ * temporary upload) is hosted ahead for the lane expected to take the job; the fitted file is kept,
+ * so a job another lane takes is hosted again for it at once. One preparation per job at a time.
  */
 export class Preparation {
   private readonly inFlight = new Map<string, Promise<HostedMedia | undefined>>();
@@ -31,8 +31,6 @@ export class Preparation {
     private readonly deps: PreparationDeps,
     private readonly book: JobBook,
     private readonly signal: AbortSignal,
-    /** The lane media hosted ahead is for, when only one can take the job; `undefined` with several. */
-    private readonly onlyLane: () => string | undefined,
   ) {}
 
   /** Resolves with media `laneId` can submit, saved on the job while it still waits. */
@@ -45,12 +43,16 @@ export class Preparation {
     return media;
   }
 
-  /** Starts preparing the given waiting jobs that still need it; failures wait for the job's turn. */
-  ahead(jobIds: readonly string[]): void {
-    const laneId = this.deps.host.perLane ? this.onlyLane() : undefined;
-    for (const id of jobIds) {
+  /**
+   * Starts preparing the given waiting jobs (the head of the line, in order) that still need it;
+   * `laneFor(i)` is the lane expected to take the i-th, for media only its key can read.
+   * Failures wait for the job's turn.
+   */
+  ahead(jobIds: readonly string[], laneFor: (index: number) => string | undefined): void {
+    for (const [index, id] of jobIds.entries()) {
       const job = this.book.get(id);
       if (job?.state.kind !== 'waiting' || job.state.media || this.inFlight.has(id)) continue;
+      const laneId = this.deps.host.perLane ? laneFor(index) : undefined;
       if (this.deps.host.perLane && laneId === undefined) {
         if (job.plan) this.fittedFile(job).catch(() => undefined);
         continue;

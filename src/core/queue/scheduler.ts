@@ -190,7 +190,32 @@ export class Scheduler {
 
   private lineChanged(): void {
     this.parts.events.changed();
-    this.parts.preparation.ahead(this.parts.line.head(this.parts.prepareAhead));
+    const order = this.lanesByFreeTime();
+    this.parts.preparation.ahead(this.parts.line.head(this.parts.prepareAhead), (index) =>
+      order.length > 0 ? order[index % order.length] : undefined,
+    );
+  }
+
+  /**
+   * Usable lanes in the order they are expected to free up (idle first, then by time left on their
+   * run): the i-th job of the line most likely goes to the i-th of them.
+   */
+  private lanesByFreeTime(): string[] {
+    const now = this.parts.clock.now();
+    return this.parts.lanes
+      .filter((lane) => lane.health().state === 'ready')
+      .map((lane) => {
+        const occupant = this.occupants.get(lane.id);
+        const leftMs = occupant
+          ? runRemainingMs(
+              { expectedMs: occupant.expectedMs, submittedAtMs: occupant.run?.record.submittedAtMs },
+              now,
+            )
+          : -1;
+        return { id: lane.id, leftMs };
+      })
+      .sort((a, b) => a.leftMs - b.leftMs)
+      .map((lane) => lane.id);
   }
 
   private ensureLoops(): void {
@@ -225,10 +250,11 @@ export class Scheduler {
   /** The next waiting job on `slot`: prepared if need be, then submitted and followed. */
   private async runNext(lane: Lane, slot: LaneSlot, jobId: string): Promise<void> {
     const { book, speed } = this.parts;
-    this.lineChanged();
     const job = book.get(jobId)!;
     const occupant: Occupant = { jobId, expectedMs: speed.expectedMs(job.durationSec), run: undefined };
     this.occupants.set(lane.id, occupant);
+    // After the lane is taken, so the jobs behind are prepared for the lanes that free next.
+    this.lineChanged();
     let started = false;
     let requeued = false;
     try {

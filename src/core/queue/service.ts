@@ -89,9 +89,7 @@ export class RestyleService {
     this.events = new JobEvents(deps.logger);
     this.resultCache = new ResultCache(deps.store, deps.logger, deps.resultCacheTtlMs);
     const lanes = deps.lanes ?? [new InProcessLane(deps)];
-    this.preparation = new Preparation(deps, this.book, signal, () =>
-      lanes.length === 1 ? lanes[0]!.id : undefined,
-    );
+    this.preparation = new Preparation(deps, this.book, signal);
     this.delivery = new ResultDelivery(
       deps,
       this.book,
@@ -109,7 +107,7 @@ export class RestyleService {
         preparation: this.preparation,
         delivery: this.delivery,
         resultCache: this.resultCache,
-        prepareAhead: deps.prepareAhead ?? 2,
+        prepareAhead: deps.prepareAhead ?? Math.max(2, lanes.length),
         keysOut: deps.keysOut ?? 'wait',
         fail: (jobId, failure) => this.fail(jobId, failure),
       },
