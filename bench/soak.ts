@@ -377,6 +377,7 @@ async function main(): Promise<number> {
     traffic.start();
     const readyAt = await waitReady(drainStartedAt, drainStartedAt + READY_TIMEOUT_MS);
     if (readyAt === undefined) notReady += 1;
+    for (const platform of platforms) platform.draining();
     note(`draining (at most ${opts.drainSec} s)…`);
     const drainDeadline = drainStartedAt + opts.drainSec * 1000;
     let lastActivity = watcher.activity;

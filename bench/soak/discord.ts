@@ -220,6 +220,17 @@ export class DiscordUsers implements Platform {
     }
   }
 
+  /** A person whose picker is still there with no pick answered picks once more, now the bot stays up. */
+  draining(): void {
+    const now = Date.now();
+    for (const request of this.requests) {
+      if (request.kind !== 'action' || !request.starters.some(answered) || request.selects.some(answered))
+        continue;
+      request.firstPickAt = now;
+      request.nextAt = now;
+    }
+  }
+
   /** Interactions that start the job: the slash command, or the answered picks. */
   private jobStarters(request: DcRequest): FakeInteraction[] {
     return request.kind === 'slash' ? request.starters : request.selects;

@@ -77,6 +77,11 @@ export interface Platform {
   open(index: number, maxAgeMs: number): number;
   /** Drives what users do after sending: tap a style on a picker, pick in a select, retry an action. */
   tick(rng: Rng): void;
+  /**
+   * The bot is back for good (the drain has begun): a person whose last tap never got an answer,
+   * because every try met a bot that was down or died before answering, tries once more.
+   */
+  draining(): void;
   /** True when every acknowledged request has a video or a final message. */
   allEnded(): boolean;
   analyze(context: AnalysisContext): Promise<PlatformReport>;

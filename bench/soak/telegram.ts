@@ -122,6 +122,9 @@ export class TelegramUsers implements Platform {
     return this.requests.filter((r) => r.userIndex === index && r.sentAt >= since && !this.ended(r)).length;
   }
 
+  /** Telegram keeps updates sent while the bot is down: no tap is lost, so nobody needs to try again. */
+  draining(): void {}
+
   tick(rng: Rng): void {
     const now = Date.now();
     for (const request of this.requests) {

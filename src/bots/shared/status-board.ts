@@ -131,8 +131,11 @@ export class StatusBoard<R, M> {
       if (!meta) continue;
       if (!isTerminal(job.state)) {
         if (this.service.job(job.id)) this.resume(job, meta);
-      } else {
-        await this.finalize(job, meta);
+      } else if (!(await this.finalize(job, meta))) {
+        // Shown before, or too old to show: its cleanup may still have been cut short by a crash.
+        await this.surface.ended?.(meta, job).catch((error: unknown) => {
+          this.logger.warn('cleanup after a job failed', { jobId: job.id, error: String(error) });
+        });
       }
     }
   }
