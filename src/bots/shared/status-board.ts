@@ -111,6 +111,14 @@ export class StatusBoard<R, M> {
   resume(job: RestyleJob, meta: M): void {
     this.follow(job.id, meta);
     this.service.observe(job.id, (event) => this.handle(job.id, event));
+    // It may have ended since it was read from the store (a delivery resumed at start-up), with
+    // nobody following it yet: end it here, or its cleanup would never run.
+    const current = this.service.job(job.id);
+    if (current && isTerminal(current.state)) {
+      this.show(job.id, viewOfStatus(idle(current)));
+      this.end(job.id, current);
+      return;
+    }
     this.showCurrent(job.id);
   }
 
