@@ -31,8 +31,9 @@ the jobs without submitting any of them twice.
 
 Exit codes: 0 done, 2 input or arguments rejected (nothing was sent), 1 remote or other failure,
 130 interrupted (a task still queued at DashScope is canceled).
-Configuration comes from the environment or .env: DASHSCOPE_API_KEY (required), DASHSCOPE_BASE_URL,
-DASHSCOPE_WORKSPACE, STORE_URL; see README.md.`,
+Configuration comes from the environment or .env: DASHSCOPE_API_KEY (required, or a pool of keys in
+DASHSCOPE_API_KEYS), DASHSCOPE_BASE_URL, DASHSCOPE_WORKSPACE, STORE_URL, REDIS_URL (lanes shared by
+several instances), MEDIA_S3_BUCKET (your own storage); see README.md.`,
     zh: `restyle — 用 DashScope 的 video-style-transform 把视频变成卡通
 
 用法：
@@ -61,8 +62,9 @@ video 的选项：
 
 退出码：0 完成；2 输入或参数被拒绝（未发送任何请求）；1 远程或其他失败；
 130 被中断（仍在 DashScope 排队的任务会被取消）。
-配置来自环境变量或 .env：DASHSCOPE_API_KEY（必需）、DASHSCOPE_BASE_URL、
-DASHSCOPE_WORKSPACE、STORE_URL；详见 README.md。`,
+配置来自环境变量或 .env：DASHSCOPE_API_KEY（必需，或在 DASHSCOPE_API_KEYS 中给出多个 Key）、
+DASHSCOPE_BASE_URL、DASHSCOPE_WORKSPACE、STORE_URL、REDIS_URL（多个实例共享任务通道）、
+MEDIA_S3_BUCKET（自有存储）；详见 README.md。`,
   },
   'cli.unknownCommand': { en: 'Unknown command "{command}".', zh: '未知命令“{command}”。' },
   /** After a usage or configuration error. */
