@@ -8,10 +8,11 @@ import { FfprobeVideoProbe } from './adapters/ffmpeg/probe.ts';
 import { FfmpegTranscoder } from './adapters/ffmpeg/transcode.ts';
 import { LocalServiceFiles } from './adapters/files/local-files.ts';
 import { HttpDownloader } from './adapters/http/download.ts';
+import { checkLaneRedis } from './adapters/redis/lane-keys.ts';
 import { LaneWorkers } from './adapters/redis/lane-workers.ts';
 import { RedisLane } from './adapters/redis/redis-lane.ts';
 import { S3MediaHost } from './adapters/s3/media-store.ts';
-import { createJobStore } from './adapters/store/create-store.ts';
+import { createJobStore, describeStoreUrl } from './adapters/store/create-store.ts';
 import type { AppConfig } from './config.ts';
 import { systemClock } from './core/clock.ts';
 import { DEFAULT_LIMITS } from './core/limits.ts';
@@ -124,6 +125,7 @@ async function createLanes(
     );
     return { lanes, close: async () => undefined };
   }
+  await checkLaneRedis(config.REDIS_URL, describeStoreUrl(config.REDIS_URL));
   const shared = { redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX };
   const lanes = pool.map(
     (key) =>
@@ -154,6 +156,7 @@ export async function startLaneWorkers(
   logger: Logger,
 ): Promise<LaneWorkers> {
   if (!config.REDIS_URL) throw new Error('lane workers need REDIS_URL');
+  await checkLaneRedis(config.REDIS_URL, describeStoreUrl(config.REDIS_URL));
   const retryMs = config.DASHSCOPE_KEY_RETRY_SEC * 1000;
   const workers = new LaneWorkers({
     redisUrl: config.REDIS_URL,

@@ -79,7 +79,15 @@ async function startWorker(config: AppConfig, logger: Logger) {
     workspace: config.DASHSCOPE_WORKSPACE,
     logger,
   });
-  const workers = await startLaneWorkers(config, pool, logger);
+  let workers: Awaited<ReturnType<typeof startLaneWorkers>>;
+  try {
+    workers = await startLaneWorkers(config, pool, logger);
+  } catch (error) {
+    logger.error('the worker could not start', {
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return undefined;
+  }
   logger.info('restyle worker running on the shared lanes; Ctrl-C or SIGTERM stops it', {
     keys: pool.length,
   });

@@ -1,4 +1,5 @@
 import type { ConnectionOptions } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { LaneOrder, LaneOutcome } from '../../core/ports.ts';
 
 /** Where the lanes of every instance meet: one Redis, one prefix. */
@@ -73,4 +74,27 @@ export function connectionOf(redisUrl: string): ConnectionOptions {
     ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
     maxRetriesPerRequest: null,
   };
+}
+
+/**
+ * Resolves once the Redis of the shared lanes answers; rejects within `timeoutMs` with a message
+ * naming the server (password hidden), so a service never waits silently for a Redis that is down.
+ */
+export async function checkLaneRedis(redisUrl: string, where: string, timeoutMs = 5_000): Promise<void> {
+  const redis = new Redis(redisUrl, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`Cannot reach the Redis of the shared lanes at ${where} (REDIS_URL): ${reason}`);
+  } finally {
+    redis.disconnect();
+  }
 }

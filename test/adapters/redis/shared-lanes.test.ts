@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -227,4 +228,37 @@ describe.skipIf(!redisUp)('lanes shared by instances on Redis (BullMQ)', () => {
       await store.close();
     }
   }, 60_000);
+});
+
+describe('a worker whose Redis is down', () => {
+  it('says which Redis it cannot reach, password hidden, and exits 1 within seconds', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const startedAt = Date.now();
+    const child = spawn(process.execPath, [BIN, 'run', '--role', 'worker'], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DASHSCOPE_API_KEY: 'sk-unused-key',
+        REDIS_URL: `redis://:hunter2-secret@127.0.0.1:${port}`,
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(Date.now() - startedAt).toBeLessThan(15_000);
+    expect(output).toContain(`Cannot reach the Redis of the shared lanes at redis://`);
+    expect(output).toContain(`127.0.0.1:${port}`);
+    expect(output).not.toContain('hunter2-secret');
+  }, 30_000);
 });
