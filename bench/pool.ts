@@ -20,6 +20,7 @@ import { SpeedModel } from '../src/core/speed.ts';
 import { silentLogger } from '../src/logger.ts';
 import { type FakeTask, startFakeDashScope } from '../test/fakes/dashscope/server.ts';
 import { cleanupMedia, makeClip } from '../test/helpers/media.ts';
+import { LOCAL_REDIS_URL, redisReachable } from '../test/helpers/redis.ts';
 import { serviceDeps } from '../test/helpers/service.ts';
 
 const quick = process.argv.includes('--quick');
@@ -30,7 +31,7 @@ const REQUESTERS = 4;
 const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 const noDelivery: DeliverySink = { deliver: async () => undefined };
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = LOCAL_REDIS_URL;
 
 /** One run: `keys` keys over `instances` instances (2: shared lanes on Redis), the clips sent at once. */
 async function poolRun(
@@ -164,24 +165,6 @@ async function poolRun(
     if (instances === 2) await removeKeys(`${prefix}:*`);
     await fake.close();
     await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** True when the local Redis answers. */
-async function redisReachable(): Promise<boolean> {
-  const redis = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
   }
 }
 

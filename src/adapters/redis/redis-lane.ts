@@ -11,12 +11,12 @@ import type {
   LaneOutcome,
   LaneRun,
   LaneRunHooks,
-  LaneRunRecord,
   LaneSlot,
   Logger,
   RestyleBackend,
   TaskSnapshot,
 } from '../../core/ports.ts';
+import { type MutableRunRecord, startLaneRun } from '../../core/queue/lane.ts';
 import { DEFAULT_SET_ASIDE, type SetAsideTimes } from '../../core/queue/set-aside.ts';
 import {
   connectionOf,
@@ -41,8 +41,6 @@ export interface RedisLaneOptions extends SharedLaneOptions {
   /** How often a waiting owner looks at the lease again. */
   readonly leasePollMs?: number;
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const RENEW =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
@@ -180,37 +178,19 @@ export class RedisLane implements Lane {
     shutdown: AbortSignal,
     free: () => Promise<void>,
   ): LaneRun {
-    const record: Mutable<LaneRunRecord> = {
-      laneId: this.id,
-      jobId: order.jobId,
-      expectedMs: order.expectedMs,
-      taskId: order.kind === 'follow' ? order.taskId : undefined,
-      submittedAtMs: order.kind === 'follow' ? order.submittedAtMs : undefined,
-      remote: order.kind === 'follow' ? order.remote : undefined,
-      canceledBy: undefined,
-    };
-    const canceled = new AbortController();
-    let ended = false;
     // The lease is given back before the outcome is told, so this owner's next acquire finds it free.
-    const outcome = this.execute(order, hooks, record, canceled.signal, shutdown).finally(() => {
-      ended = true;
-      return free();
-    });
-    return {
-      record,
-      outcome,
-      cancel: (by) => {
-        if (ended || record.canceledBy !== undefined) return;
-        record.canceledBy = by;
-        canceled.abort(new AbortedError(`canceled by ${by}`));
-      },
-    };
+    return startLaneRun(
+      this.id,
+      order,
+      (record, canceled) => this.execute(order, hooks, record, canceled, shutdown),
+      free,
+    );
   }
 
   private async execute(
     order: LaneOrder,
     hooks: LaneRunHooks,
-    record: Mutable<LaneRunRecord>,
+    record: MutableRunRecord,
     canceled: AbortSignal,
     shutdown: AbortSignal,
   ): Promise<LaneOutcome> {

@@ -27,7 +27,45 @@ export interface InProcessLaneOptions extends TaskDeps {
   readonly setAside?: SetAsideTimes;
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+/** A run record the lane running it keeps current. */
+export type MutableRunRecord = { -readonly [K in keyof LaneRunRecord]: LaneRunRecord[K] };
+
+/**
+ * The run shared by every lane: its record (from the order), the outcome of `execute`, and a
+ * cancel that records who asked and aborts `execute`'s signal once. `ended` runs when the outcome
+ * is known, before it is told (a lane frees its slot there).
+ */
+export function startLaneRun(
+  laneId: string,
+  order: LaneOrder,
+  execute: (record: MutableRunRecord, canceled: AbortSignal) => Promise<LaneOutcome>,
+  ended: () => void | Promise<void>,
+): LaneRun {
+  const record: MutableRunRecord = {
+    laneId,
+    jobId: order.jobId,
+    expectedMs: order.expectedMs,
+    taskId: order.kind === 'follow' ? order.taskId : undefined,
+    submittedAtMs: order.kind === 'follow' ? order.submittedAtMs : undefined,
+    remote: order.kind === 'follow' ? order.remote : undefined,
+    canceledBy: undefined,
+  };
+  const canceled = new AbortController();
+  let done = false;
+  const outcome = execute(record, canceled.signal).finally(() => {
+    done = true;
+    return ended();
+  });
+  return {
+    record,
+    outcome,
+    cancel: (by) => {
+      if (done || record.canceledBy !== undefined) return;
+      record.canceledBy = by;
+      canceled.abort(new AbortedError(`canceled by ${by}`));
+    },
+  };
+}
 
 /**
  * The default lane: one task at a time on one backend, submits at least a second apart, all in
@@ -128,36 +166,18 @@ export class InProcessLane implements Lane {
   }
 
   private start(order: LaneOrder, hooks: LaneRunHooks, shutdown: AbortSignal): LaneRun {
-    const record: Mutable<LaneRunRecord> = {
-      laneId: this.id,
-      jobId: order.jobId,
-      expectedMs: order.expectedMs,
-      taskId: order.kind === 'follow' ? order.taskId : undefined,
-      submittedAtMs: order.kind === 'follow' ? order.submittedAtMs : undefined,
-      remote: order.kind === 'follow' ? order.remote : undefined,
-      canceledBy: undefined,
-    };
-    const canceled = new AbortController();
-    let ended = false;
-    const outcome = this.execute(order, hooks, record, canceled.signal, shutdown).finally(() => {
-      ended = true;
-      this.free();
-    });
-    return {
-      record,
-      outcome,
-      cancel: (by) => {
-        if (ended || record.canceledBy !== undefined) return;
-        record.canceledBy = by;
-        canceled.abort(new AbortedError(`canceled by ${by}`));
-      },
-    };
+    return startLaneRun(
+      this.id,
+      order,
+      (record, canceled) => this.execute(order, hooks, record, canceled, shutdown),
+      () => this.free(),
+    );
   }
 
   private async execute(
     order: LaneOrder,
     hooks: LaneRunHooks,
-    record: Mutable<LaneRunRecord>,
+    record: MutableRunRecord,
     canceled: AbortSignal,
     shutdown: AbortSignal,
   ): Promise<LaneOutcome> {

@@ -19,30 +19,14 @@ import { RestyleService } from '../../../src/core/queue/service.ts';
 import { silentLogger } from '../../../src/logger.ts';
 import { accountOf, type FakeDashScope, startFakeDashScope } from '../../fakes/dashscope/server.ts';
 import { makeClip, tempDir } from '../../helpers/media.ts';
+import { LOCAL_REDIS_URL, redisReachable } from '../../helpers/redis.ts';
 import { serviceDeps } from '../../helpers/service.ts';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_URL = LOCAL_REDIS_URL;
 /** Unique to this file's run: its queues and keys never meet another's. */
 const PREFIX = `restyle-test-${process.pid}-${randomUUID().slice(0, 8)}`;
 const KEYS = ['sk-shared-one', 'sk-shared-two', 'sk-shared-three'];
 const BIN = fileURLToPath(new URL('../../../bin/restyle.js', import.meta.url));
-
-async function redisReachable(): Promise<boolean> {
-  const redis = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 const redisUp = await redisReachable();
 if (!redisUp) console.warn(`Redis at ${REDIS_URL} unreachable: skipping the shared-lane tests`);
