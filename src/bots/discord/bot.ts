@@ -255,7 +255,7 @@ export class DiscordBot {
       return;
     }
     const kept = { clipId: ClipCache.newId(), filename: clip.filename };
-    await this.start(interaction, 'reply', person, kept, style, fps, false, clip);
+    await this.start(interaction, 'reply', person, kept, style, fps, false, { attachment: clip });
   }
 
   private async onMessageAction(
@@ -297,7 +297,9 @@ export class DiscordBot {
         await interaction.update({ content: t.pickExpired, components: [] });
         return;
       }
-      await this.start(interaction, 'update', person, pick, style, this.options.fps, false);
+      // One request per picker: a pick made again (its first answer lost to a crash) finds the first.
+      const requestId = `discord-pick-${action.ref}`;
+      await this.start(interaction, 'update', person, pick, style, this.options.fps, false, { requestId });
       return;
     }
     if (action?.kind === 'again') {
@@ -363,11 +365,17 @@ export class DiscordBot {
     style: Style,
     fps: number,
     fit: boolean,
-    attachment?: DiscordClip,
+    options: { requestId?: string; attachment?: DiscordClip } = {},
   ): Promise<void> {
-    const requestId = `discord-${interaction.id}`;
-    this.surface.starting(requestId, interaction, first, attachment);
-    await this.intake.accept({
+    const requestId = options.requestId ?? `discord-${interaction.id}`;
+    if (
+      (await this.intake.known(requestId)) ||
+      !this.surface.starting(requestId, interaction, first, options.attachment)
+    ) {
+      await this.answerTaken(interaction, first, person);
+      return;
+    }
+    const outcome = await this.intake.accept({
       id: requestId,
       requester: requesterOf(person),
       locale: person.locale,
@@ -383,5 +391,14 @@ export class DiscordBot {
       },
       extension: videoExtension(clip.filename) ?? '.mp4',
     });
+    if (outcome === 'duplicate') {
+      this.surface.unstarted(requestId);
+      await this.answerTaken(interaction, first, person);
+    }
+  }
+
+  /** Points a request taken in before (a second pick of one picker) to the status of the first. */
+  private async answerTaken(interaction: Starter, first: FirstAnswer, person: Person): Promise<void> {
+    await answerPrivately(interaction, first, { content: TEXT[person.locale].alreadyTaken, components: [] });
   }
 }

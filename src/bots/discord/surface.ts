@@ -124,10 +124,21 @@ export class DiscordSurface implements ChatSurface {
     );
   }
 
-  /** Keeps the interaction (and the attachment to fetch, if any) of a request about to be taken in. */
-  starting(requestId: string, starter: Starter, first: FirstAnswer, attachment?: DiscordClip): void {
+  /**
+   * Keeps the interaction (and the attachment to fetch, if any) of a request about to be taken in;
+   * false when another interaction of the same request (a picker picked twice) holds it already.
+   */
+  starting(requestId: string, starter: Starter, first: FirstAnswer, attachment?: DiscordClip): boolean {
+    if (this.starters.has(requestId)) return false;
     this.starters.set(requestId, { interaction: starter, first });
     if (attachment) this.attachments.set(requestId, attachment);
+    return true;
+  }
+
+  /** Lets go of a starter the intake did not take (the request was known after all). */
+  unstarted(requestId: string): void {
+    this.starters.delete(requestId);
+    this.attachments.delete(requestId);
   }
 
   async notify(request: IntakeRecord, notice: IntakeNotice): Promise<IntakeRecord['address']> {

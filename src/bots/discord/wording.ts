@@ -53,6 +53,10 @@ export const DISCORD_PHRASES = {
     en: '👀 Got it — checking your clip; its status is below, in the channel.',
     zh: '👀 收到，正在检查视频，进度显示在频道中。',
   },
+  'discord.alreadyTaken': {
+    en: '👀 Already on it — this clip was taken in before; its status is in the channel.',
+    zh: '👀 已在处理：这段视频之前已收到，进度显示在频道中。',
+  },
   'discord.interrupted': {
     en: 'The bot restarted while fetching this clip and cannot fetch it again. Please run /restyle with it again.',
     zh: '机器人在获取这段视频时重启了，无法再次获取。请重新使用 /restyle。',
@@ -178,6 +182,7 @@ export const TEXT = perLocale((locale) => ({
   notVideo: (what: string) => sayDiscord(locale, 'discord.notVideo', { what }),
   queuedHere: sayDiscord(locale, 'discord.queuedHere'),
   checkingHere: sayDiscord(locale, 'discord.checkingHere'),
+  alreadyTaken: sayDiscord(locale, 'discord.alreadyTaken'),
   interrupted: sayDiscord(locale, 'discord.interrupted'),
   downloadFailed: sayDiscord(locale, 'discord.downloadFailed'),
   tooBigToFetch: (size: string, max: string) => sayDiscord(locale, 'discord.tooBigToFetch', { size, max }),

@@ -9,7 +9,13 @@ import { openScope, type RecordScope } from '../../core/records.ts';
 import type { Locale } from '../../core/styles.ts';
 import { BackgroundWork } from './background.ts';
 import type { DailyQuota } from './quota.ts';
-import { type ChatSurface, INTAKE_SCOPE, type IntakeNotice, type IntakeRecord } from './surface.ts';
+import {
+  type ChatSurface,
+  INTAKE_SCOPE,
+  INTAKE_TAKEN_SCOPE,
+  type IntakeNotice,
+  type IntakeRecord,
+} from './surface.ts';
 
 /** A clip is downloaded up to this many times the model's size limit, so fitting can compress it. */
 export const FIT_DOWNLOAD_FACTOR = 4;
@@ -31,7 +37,10 @@ export interface ChatIntakeOptions {
 
 /** A request a platform decoded: who, which style, and its own fields for the clip and the answers. */
 export interface ChatRequest {
-  /** Stable for one request: the same id for an update delivered twice (e.g. `telegram-<update>`). */
+  /**
+   * Stable for one request: the same id for an update delivered twice (e.g. `telegram-<update>`),
+   * or for a picker picked again (`discord-pick-<ref>`); an id seen within a day is a duplicate.
+   */
   readonly id: string;
   readonly requester: Requester;
   readonly locale: Locale;
@@ -54,6 +63,7 @@ export type AcceptOutcome = 'accepted' | 'answered' | 'duplicate';
  */
 export class ChatIntake {
   private readonly records: RecordScope<IntakeRecord>;
+  private readonly taken: RecordScope<{ atMs: number }>;
   private readonly inFlight = new Map<string, IntakeRecord>();
   private readonly background: BackgroundWork;
   private readonly shutdown = new AbortController();
@@ -66,6 +76,7 @@ export class ChatIntake {
     private readonly surface: ChatSurface,
   ) {
     this.records = openScope(options.store, INTAKE_SCOPE);
+    this.taken = openScope(options.store, INTAKE_TAKEN_SCOPE);
     this.background = new BackgroundWork(options.logger, `${surface.platform} intake`);
     this.now = options.now ?? Date.now;
     mkdirSync(options.inputsDir, { recursive: true });
@@ -100,8 +111,7 @@ export class ChatIntake {
     }
     this.inFlight.set(record.id, record);
     try {
-      // Until `resume` has run, a request recorded before a restart is only in the store.
-      if (!this.resumed && (await this.records.get(record.id))) {
+      if (await this.seenBefore(record.id)) {
         this.inFlight.delete(record.id);
         return 'duplicate';
       }
@@ -123,6 +133,21 @@ export class ChatIntake {
       await this.records.delete(record.id).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * True when a request with this id is being taken in, or was within a day (queued, or ended
+   * with a message): a platform answers it as a duplicate instead of starting it again.
+   */
+  async known(id: string): Promise<boolean> {
+    return this.inFlight.has(id) || (await this.seenBefore(id));
+  }
+
+  /** Recorded before a restart and not resumed yet, or already taken in. */
+  private async seenBefore(id: string): Promise<boolean> {
+    // Until `resume` has run, a request recorded before a restart is only in the store.
+    if (!this.resumed && (await this.records.get(id))) return true;
+    return (await this.taken.get(id)) !== undefined;
   }
 
   /** Finishes every request a crash left between acknowledgement and the queue. Call once, after launch. */
@@ -147,7 +172,7 @@ export class ChatIntake {
       if (this.inFlight.has(record.id)) continue;
       if (jobs.has(record.id)) {
         // The queue took it just before the crash: the job carries it from here.
-        await this.records.delete(record.id);
+        await this.forget(record);
         continue;
       }
       resumed += 1;
@@ -305,7 +330,9 @@ export class ChatIntake {
     await this.forget(record);
   }
 
+  /** The request is taken in: its record goes, a note that it was stays for a day. */
   private async forget(record: IntakeRecord): Promise<void> {
+    await this.taken.set(record.id, { atMs: this.now() });
     await this.records.delete(record.id);
     this.inFlight.delete(record.id);
   }

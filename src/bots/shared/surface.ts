@@ -44,6 +44,17 @@ export const INTAKE_SCOPE = defineScope({
   ttlMs: 24 * 3_600_000,
 });
 
+/**
+ * Requests already taken in (queued, or ended with a message), by id, for a day: a request with a
+ * stable id — a Discord picker picked again after a crash hid the first answer — is then known
+ * as a duplicate even after its record is gone.
+ */
+export const INTAKE_TAKEN_SCOPE = defineScope({
+  name: 'chat.intake.taken',
+  schema: z.object({ atMs: z.number() }),
+  ttlMs: 24 * 3_600_000,
+});
+
 /** What the intake tells a requester about their request; each platform renders it in its own way. */
 export type IntakeNotice =
   /** The acknowledgement: the clip is being fetched and checked. */

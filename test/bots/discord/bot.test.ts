@@ -263,6 +263,33 @@ describe('Discord bot: "Restyle video" on a message', () => {
     expect(privateAnswer(none)?.content).toBe('That message has no video attachment to restyle.');
   });
 
+  it('takes one picker in once: a second pick is pointed to the first request', async () => {
+    const user = member();
+    const clip = await makeClip({ container: 'mp4', durationSec: 1.3 });
+    const posted = discord.userSends(channel, user, { attachments: [await attachment(clip)] });
+    const action = discord.dispatchMessageCommand({ name: 'Restyle video', message: posted, user });
+    await discord.waitForResponse(action);
+    const picker = privateAnswer(action)!;
+    const select = (picker.components[0] as { components: { custom_id: string }[] }).components[0]!;
+    const submits = dashscope.submits().filter((r) => r.status === 200).length;
+    // Picked twice before the first answer shows (as after "This interaction failed").
+    const picks = ['paper-art', '3d-cartoon'].map((value) =>
+      discord.dispatchSelect({ message: picker, customId: select.custom_id, values: [value], user }),
+    );
+    await Promise.all(picks.map((pick) => discord.waitForResponse(pick)));
+    await resultFor(user);
+    expect(dashscope.submits().filter((r) => r.status === 200).length).toBe(submits + 1);
+    expect(
+      resultMessages(discord, channel.id).filter((m) => m.content.includes(`<@${user.id}>`)),
+    ).toHaveLength(1);
+    const answers = discord.messageLog
+      .filter((event) => event.messageId === picker.id)
+      .map((event) => event.snapshot.content);
+    expect(answers).toContain(
+      '👀 Already on it — this clip was taken in before; its status is in the channel.',
+    );
+  });
+
   it('restyles the same clip in another style from the select under a result', async () => {
     const user = member();
     const clip = await makeClip({ container: 'mp4', durationSec: 1.6 });

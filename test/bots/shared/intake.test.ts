@@ -167,6 +167,23 @@ describe('the chat intake', () => {
     expect(surface.kinds(request.id)).toEqual(['checking']);
   });
 
+  it('knows a request taken in before, after a restart and after its job ended', async () => {
+    const store = new MemoryJobStore();
+    const first = await rig({ store });
+    const request = ask();
+    expect(await first.intake.known(request.id)).toBe(false);
+    await first.intake.accept(request);
+    expect(await first.intake.known(request.id)).toBe(true);
+    await until(() => first.fakes.sink.delivered.length === 1, 'the delivery');
+
+    const after = await rig({ store });
+    await after.intake.resume();
+    expect(await after.intake.known(request.id)).toBe(true);
+    expect(await after.intake.accept(request)).toBe('duplicate');
+    expect(after.fakes.backend.submits).toHaveLength(0);
+    expect(after.surface.notices).toEqual([]);
+  });
+
   it('finishes a request acknowledged before a crash, with one job, in the same status message', async () => {
     const store = new MemoryJobStore();
     const inputsDir = await tempDir('restyle-intake-');
