@@ -19,6 +19,8 @@ export type TextVerdict =
   | 'resend'
   /** The clip was refused before queueing: a broken limit, the per-user cap, a full queue, a quota. */
   | 'refused'
+  /** ↪️ — the same clip in the same style is already on its way: the first request's status follows it. */
+  | 'pointer'
   /** A status view of work still going on: ⏳ queued, 🚀 starting, 🎨 restyling, 📤 sending. */
   | 'in-progress'
   /**
@@ -35,7 +37,7 @@ const REFUSED =
 /**
  * Classifies a message text. The first of these that applies wins:
  *  1. starts with ✅ / ❌ / 🚫 → done / failed / canceled (the final status views); a ✅ that
- *     offers to send the video again → uncertain;
+ *     offers to send the video again → uncertain; ↪️ → pointer (to the same clip's first request);
  *  2. asks to send or try again (`again`, `retry`, 重新发送, 再试 …) → resend;
  *  3. names a refusal (a broken limit, "N clips waiting", "queue is full", a quota, a too-big file) → refused;
  *  4. starts with ⏳ 🚀 🎨 📤 → in-progress;
@@ -48,6 +50,7 @@ export function verdictOf(text: string | undefined): TextVerdict {
   if (t.startsWith('✅')) return RESEND.test(t) ? 'uncertain' : 'done';
   if (t.startsWith('❌')) return 'failed';
   if (t.startsWith('🚫')) return 'canceled';
+  if (t.startsWith('↪️')) return 'pointer';
   if (RESEND.test(t)) return 'resend';
   if (REFUSED.test(t)) return 'refused';
   if (IN_PROGRESS.test(t)) return 'in-progress';
@@ -59,7 +62,9 @@ export const FAILURE_FINALS: ReadonlySet<TextVerdict> = new Set(['failed', 'canc
 
 /** A final verdict of a status message (✅, ❌, 🚫, or an explicit resend/refusal in its place). */
 export function isFinalVerdict(verdict: TextVerdict): boolean {
-  return verdict === 'done' || verdict === 'uncertain' || FAILURE_FINALS.has(verdict);
+  return (
+    verdict === 'done' || verdict === 'uncertain' || verdict === 'pointer' || FAILURE_FINALS.has(verdict)
+  );
 }
 
 /** What the soak concludes about one acknowledged request. */

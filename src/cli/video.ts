@@ -69,9 +69,8 @@ export async function videoCommand(args: readonly string[], io: CliIo): Promise<
   let interrupted = false;
   const cancelQueued = () => {
     for (const entry of entries) {
-      if (entry.outcome?.kind === 'queued' || entry.outcome?.kind === 'cached') {
-        void service.cancel(entry.outcome.job.id, CLI_REQUESTER);
-      }
+      const job = jobOf(entry);
+      if (job) void service.cancel(job.id, CLI_REQUESTER);
     }
   };
   const onInterrupt = () => {
@@ -163,9 +162,8 @@ export async function videoCommand(args: readonly string[], io: CliIo): Promise<
     if (interrupted) cancelQueued();
     await Promise.all(
       entries.map(async (entry) => {
-        if (entry.outcome?.kind === 'queued' || entry.outcome?.kind === 'cached') {
-          entry.job = await service.settled(entry.outcome.job.id);
-        }
+        const job = jobOf(entry);
+        if (job) entry.job = await service.settled(job.id);
       }),
     );
     unsubscribe();
@@ -180,6 +178,12 @@ export async function videoCommand(args: readonly string[], io: CliIo): Promise<
     await service.stop();
     await wired.close();
   }
+}
+
+/** The job an entry was queued (or answered from the cache) as. */
+function jobOf(entry: Entry): RestyleJob | undefined {
+  const { outcome } = entry;
+  return outcome?.kind === 'queued' || outcome?.kind === 'cached' ? outcome.job : undefined;
 }
 
 /** Why the queue did not take an input, on one line. */
@@ -239,6 +243,14 @@ function report(
     if (outcome.kind === 'refused') {
       say(`${prefix}${refusedLine(outcome, locale)}`);
       codes.push(EXIT.failed);
+      continue;
+    }
+    if (outcome.kind === 'duplicate') {
+      // Given twice: the first entry's job is restyled once and reported there.
+      const first = entries.find((other) => other !== entry && jobOf(other)?.id === outcome.job.id);
+      say(`${prefix}${t(locale, 'cli.duplicate', { input: first?.name ?? outcome.job.id })}`);
+      if (options.json)
+        io.stdout.write(`${JSON.stringify({ input: entry.input, ok: true, sameAs: first?.input })}\n`);
       continue;
     }
     const job = entry.job ?? outcome.job;

@@ -31,6 +31,10 @@ export const CLI_PHRASES = {
     en: 'not queued: the queue is full ({limit} waiting)',
     zh: '未排队：队列已满（{limit} 段在等待）',
   },
+  'cli.duplicate': {
+    en: 'the same clip and style as {input}: restyled once, there',
+    zh: '与 {input} 是同一段视频、同一风格：只重绘一次，结果见该项',
+  },
   'cli.refused.stopped': { en: 'not queued: the queue is stopping', zh: '未排队：队列正在停止' },
   'cli.adjusted': { en: 'The clip was adjusted to fit the limits:', zh: '已调整视频以符合要求：' },
   'cli.done': { en: 'Done in {elapsed}: {path} ({size})', zh: '完成，用时 {elapsed}：{path}（{size}）' },

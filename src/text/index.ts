@@ -71,7 +71,7 @@ export {
   limitsText,
   rejectionText,
 } from './limits.ts';
-export { quotaText, refusalText, stylesText } from './requests.ts';
+export { duplicateText, quotaText, refusalText, stylesText } from './requests.ts';
 export {
   isFinalView,
   percentOf,

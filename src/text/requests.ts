@@ -19,6 +19,10 @@ export const REQUEST_PHRASES = {
     en: 'The service is restarting; please send it again in a minute.',
     zh: '服务正在重启，请稍后再发一次。',
   },
+  'request.duplicate': {
+    en: '↪️ You already asked for this clip in {style}, and it is on its way: follow its first status message.',
+    zh: '↪️ 你已经请求用{style}重绘这段视频，正在处理中，请看第一条进度消息。',
+  },
   'quota.used': {
     en: "You have used today's {quota} restyles. The quota resets at midnight UTC, in {eta}.",
     zh: '今天的 {quota} 次重绘已用完，{eta}后（UTC 零点）恢复。',
@@ -47,6 +51,12 @@ export function refusalText(
     default:
       return assertNever(outcome.reason);
   }
+}
+
+/** The same clip in the same style is already on its way for this person. */
+export function duplicateText(styleId: number, locale: Locale): string {
+  const style = STYLES.find((s) => s.id === styleId) ?? STYLES[0]!;
+  return say(locale, 'request.duplicate', { style: style.names[locale] });
 }
 
 /** The daily quota is used up. */

@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeDashScope, startFakeDashScope } from '../fakes/dashscope/server.ts';
 import { type CliRun, runRestyle } from '../helpers/cli.ts';
@@ -83,6 +83,22 @@ describe('restyle video, end to end against the fake DashScope', () => {
     expect(result).toMatchObject({ ok: true, style: { slug: 'chinese-ink' } });
     expect(fake.tasks.get(result.taskId)?.status).toBe('SUCCEEDED');
     fake.options.render = true;
+  });
+
+  it('restyles a clip given twice once, and says which entry has it', async () => {
+    fake.options.render = false;
+    const clip = await makeClip({ container: 'mp4', durationSec: 1 });
+    const copy = join(out, 'same-again.mp4');
+    await copyFile(clip, copy);
+    const tasks = fake.tasks.size;
+    const run = await restyle(['video', clip, copy, '--style', 'manga', '--out-dir', 'twice']);
+    fake.options.render = true;
+    expect(run.code, run.stderr).toBe(0);
+    expect(fake.tasks.size).toBe(tasks + 1);
+    expect(run.stderr).toContain(
+      `same-again.mp4: the same clip and style as ${basename(clip)}: restyled once, there`,
+    );
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
   });
 
   it('keeps a rotated clip upright: the result has the displayed (portrait) size', async () => {

@@ -86,6 +86,7 @@ const SAMPLES: Record<string, string | { en: string; zh: string }> = {
   names: { en: '"restyle" and "Restyle video"', zh: '“restyle”和“重绘视频”' },
   where: { en: '#3 in line, about 2 min', zh: '第 3 位，约 2 分钟' },
   what: 'PNG image',
+  input: 'clip.mp4',
   container: 'WebM',
   allowed: { en: 'MP4, MOV, MKV', zh: 'MP4、MOV、MKV' },
   codec: 'theora',

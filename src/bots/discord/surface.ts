@@ -16,6 +16,7 @@ import type { JobStore, Logger } from '../../core/ports.ts';
 import type { JobEvent, RestyleService } from '../../core/queue/service.ts';
 import { STYLES, type Style, styleById } from '../../core/styles.ts';
 import {
+  duplicateText,
   fitChangesText,
   formatMebibytes,
   isFinalView,
@@ -292,6 +293,8 @@ export class DiscordSurface implements ChatSurface {
     switch (notice.kind) {
       case 'quota-used':
         return plain(quotaText(notice.perDay, notice.resetInMs, locale));
+      case 'duplicate':
+        return plain(duplicateText(request.styleId, locale));
       case 'refused':
         return plain(
           refusalText({ kind: 'refused', reason: notice.reason, limit: notice.limit }, locale, t.cancel),

@@ -313,6 +313,9 @@ export class ChatIntake {
       case 'refused':
         await this.finish(record, { kind: 'refused', reason: outcome.reason, limit: outcome.limit });
         return;
+      case 'duplicate':
+        await this.finish(record, { kind: 'duplicate' });
+        return;
       case 'queued':
       case 'cached':
         jobId = outcome.job.id;

@@ -60,6 +60,8 @@ export type IntakeNotice =
   /** The acknowledgement: the clip is being fetched and checked. */
   | { readonly kind: 'checking' }
   | { readonly kind: 'quota-used'; readonly perDay: number; readonly resetInMs: number }
+  /** The requester already has this clip in this style on its way: its own status follows it. */
+  | { readonly kind: 'duplicate' }
   | {
       readonly kind: 'refused';
       readonly reason: 'user-cap' | 'queue-full' | 'stopped';

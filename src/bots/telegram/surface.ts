@@ -7,6 +7,7 @@ import type { JobEvent, RestyleService } from '../../core/queue/service.ts';
 import { STYLES, type Style, styleById } from '../../core/styles.ts';
 import {
   downloadTooLargeText,
+  duplicateText,
   fitChangesText,
   isFinalView,
   quotaText,
@@ -207,6 +208,8 @@ export class TelegramSurface implements ChatSurface {
         return plain(statusText({ kind: 'checking' }, style, locale));
       case 'quota-used':
         return plain(quotaText(notice.perDay, notice.resetInMs, locale));
+      case 'duplicate':
+        return plain(duplicateText(style.id, locale));
       case 'refused':
         return plain(
           refusalText({ kind: 'refused', reason: notice.reason, limit: notice.limit }, locale, '/cancel'),

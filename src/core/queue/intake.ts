@@ -24,6 +24,11 @@ export interface RestyleRequestInput {
 /** The immediate answer to a request; the job itself goes on in the background. */
 export type RequestOutcome =
   | { readonly kind: 'queued'; readonly job: RestyleJob; readonly position: number; readonly etaMs: number }
+  /**
+   * The same requester already has this input in this style and fps on its way (a command sent
+   * again after its answer was lost): that job answers both, nothing is queued or billed twice.
+   */
+  | { readonly kind: 'duplicate'; readonly job: RestyleJob }
   /** The same input, style and fps was restyled recently: the result is reused, nothing is billed. */
   | { readonly kind: 'cached'; readonly job: RestyleJob }
   | { readonly kind: 'rejected'; readonly violations: readonly LimitViolation[]; readonly unfixable: boolean }
@@ -51,7 +56,8 @@ export interface IntakeParts {
 
 /**
  * Takes requests in: caps first (a request being checked holds its place under them), then the
- * probe and the limits (the fit plan decided once, here), then the result cache, then the line.
+ * probe and the limits (the fit plan decided once, here), then the same clip already on its way,
+ * then the result cache, then the line.
  */
 export class Intake {
   private seq = 0;
@@ -84,6 +90,10 @@ export class Intake {
       const checked = checkIntake(probed, parts.limits, input.fit);
       if (checked.kind === 'rejected') return checked;
       const inputHash = await parts.files.hash(input.inputPath);
+      const same = parts.book
+        .unfinishedOf(requester.key)
+        .find((job) => job.inputHash === inputHash && job.styleId === input.styleId && job.fps === input.fps);
+      if (same) return { kind: 'duplicate', job: same };
       const now = parts.clock.now();
       const base = {
         id: parts.newId(),

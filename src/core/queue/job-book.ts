@@ -4,6 +4,8 @@ import type { Clock, JobStore } from '../ports.ts';
 /** The jobs this process knows, each written to the store before anything acts on it. */
 export class JobBook {
   private readonly jobs = new Map<string, RestyleJob>();
+  /** Job ids per requester, so one person's jobs are found without reading everyone's. */
+  private readonly byRequester = new Map<string, Set<string>>();
 
   constructor(
     private readonly store: JobStore,
@@ -19,13 +21,13 @@ export class JobBook {
 
   /** Takes a job loaded from the store, without writing it. */
   adopt(job: RestyleJob): void {
-    this.jobs.set(job.id, job);
+    this.keep(job);
   }
 
   /** Saves a new job; resolves once it is durable. */
   async add(job: RestyleJob): Promise<RestyleJob> {
     await this.store.save(job);
-    this.jobs.set(job.id, job);
+    this.keep(job);
     return job;
   }
 
@@ -57,9 +59,19 @@ export class JobBook {
 
   /** Unfinished jobs of one requester, oldest first. */
   unfinishedOf(requesterKey: string): RestyleJob[] {
-    return [...this.jobs.values()]
-      .filter((job) => job.requester.key === requesterKey && !isTerminal(job.state))
-      .sort((a, b) => a.seq - b.seq);
+    const jobs: RestyleJob[] = [];
+    for (const id of this.byRequester.get(requesterKey) ?? []) {
+      const job = this.jobs.get(id);
+      if (job && !isTerminal(job.state)) jobs.push(job);
+    }
+    return jobs.sort((a, b) => a.seq - b.seq);
+  }
+
+  private keep(job: RestyleJob): void {
+    this.jobs.set(job.id, job);
+    const ids = this.byRequester.get(job.requester.key) ?? new Set<string>();
+    ids.add(job.id);
+    this.byRequester.set(job.requester.key, ids);
   }
 
   private require(jobId: string): RestyleJob {

@@ -290,6 +290,24 @@ describe('the chat intake', () => {
     expect(fakes.backend.submits).toHaveLength(0);
   });
 
+  it('points the same clip sent again by the same person to the job on its way, and keeps one job', async () => {
+    const inputsDir = await tempDir('restyle-intake-');
+    const { intake, surface, fakes, store } = await rig({ inputsDir });
+    fakes.backend.hold = true;
+    const first = ask();
+    await intake.accept(first);
+    await until(() => surface.followed.size === 1, 'the first job');
+    // The command sent again (its first answer lost): another request id, the same bytes.
+    const again = ask();
+    fakes.files.sameBytes.set(join(inputsDir, `${again.id}.mp4`), join(inputsDir, `${first.id}.mp4`));
+    expect(await intake.accept(again)).toBe('accepted');
+    await until(() => surface.kinds(again.id).length === 2, 'the answer');
+    expect(surface.kinds(again.id)).toEqual(['checking', 'duplicate']);
+    expect(fakes.files.removed).toContain(join(inputsDir, `${again.id}.mp4`));
+    expect(surface.followed.size).toBe(1);
+    expect(await records(store)).toEqual([]);
+  });
+
   it("names the platform's download limit when the platform will not hand the clip over", async () => {
     const { intake, surface } = await rig();
     surface.outcomes.set('huge', {

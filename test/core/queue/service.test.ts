@@ -281,6 +281,21 @@ describe('RestyleService', () => {
     expect((await request(service, bob, '/in/copy.mp4', 6)).kind).toBe('queued');
   });
 
+  it('answers the same clip in the same style, sent again by the same person, with the job on its way', async () => {
+    const fakes = makeFakes();
+    fakes.backend.hold = true;
+    const service = serviceOn(fakes);
+    await service.start();
+    const first = await request(service, alice, '/in/a.mp4', 5);
+    fakes.files.sameBytes.set('/in/again.mp4', '/in/a.mp4');
+    const again = await request(service, alice, '/in/again.mp4', 5);
+    expect(again).toMatchObject({ kind: 'duplicate', job: { id: queuedId(first) } });
+    // Another style, or another person, is a request of its own.
+    expect((await request(service, alice, '/in/again.mp4', 6)).kind).toBe('queued');
+    expect((await request(service, bob, '/in/again.mp4', 5)).kind).toBe('queued');
+    expect(service.jobsOf(alice.key)).toHaveLength(2);
+  });
+
   it('restyles afresh when a reused result cannot be fetched any more', async () => {
     const fakes = makeFakes();
     const service = serviceOn(fakes);
