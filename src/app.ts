@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { RedisUpdateClaims } from './adapters/redis/update-claims.ts';
 import { DiscordBot } from './bots/discord/bot.ts';
 import type { BotDeps } from './bots/shared/deps.ts';
 import { TelegramBot } from './bots/telegram/bot.ts';
@@ -63,6 +64,10 @@ export async function startApp(
             port: config.TELEGRAM_WEBHOOK_PORT,
             secretToken: config.TELEGRAM_WEBHOOK_SECRET,
           }
+        : undefined,
+      // Several instances behind one webhook URL: each update is claimed in Redis by one of them.
+      updateClaims: config.REDIS_URL
+        ? new RedisUpdateClaims({ redisUrl: config.REDIS_URL, prefix: config.REDIS_PREFIX })
         : undefined,
       allowedChats: config.TELEGRAM_ALLOWED_CHATS,
       dailyQuota: config.TELEGRAM_DAILY_QUOTA,

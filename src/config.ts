@@ -104,7 +104,7 @@ export const configSchema = z.object({
   /** Where the webhook server listens. */
   TELEGRAM_WEBHOOK_PORT: z.coerce.number().int().min(1).max(65_535).default(8443),
   TELEGRAM_WEBHOOK_HOST: z.string().min(1).default('0.0.0.0'),
-  /** Checked on every webhook call (X-Telegram-Bot-Api-Secret-Token); random when unset. */
+  /** Checked on every webhook call (X-Telegram-Bot-Api-Secret-Token); derived from the bot token when unset. */
   TELEGRAM_WEBHOOK_SECRET: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,256}$/, 'must be 1-256 characters of A-Z, a-z, 0-9, _ and -')

@@ -314,3 +314,24 @@ export interface Lane {
     signal: AbortSignal,
   ): Promise<TaskSnapshot | undefined>;
 }
+
+/** How a claim on an incoming update went. */
+export type UpdateClaim =
+  /** Handle it now, then call `done`. */
+  | 'mine'
+  /** Another handler (in this process or another instance) holds it: ask to have it sent again later. */
+  | 'busy'
+  /** Handled already: answer it as received and do nothing. */
+  | 'done';
+
+/**
+ * Claims on incoming platform updates (e.g. Telegram's `update_id`), so that each is handled once
+ * however often and to however many instances it is delivered. A claim not marked done within
+ * its hold (the holder crashed) lapses, so the update's next delivery is handled.
+ */
+export interface UpdateClaims {
+  claim(id: string): Promise<UpdateClaim>;
+  /** Marks an update handled (after its handler, also a failed one) and frees its hold. */
+  done(id: string): Promise<void>;
+  close?(): Promise<void>;
+}

@@ -1,5 +1,6 @@
 import type { CallbackQuery, InlineKeyboardMarkup } from 'telegraf/types';
 import { isCancelable, type Requester, type RestyleJob } from '../../core/job.ts';
+import type { UpdateClaims } from '../../core/ports.ts';
 import { type Locale, STYLES, type Style, styleById } from '../../core/styles.ts';
 import { localeFrom, queueLineText, viewOfStatus } from '../../text/index.ts';
 import { BackgroundWork } from '../shared/background.ts';
@@ -32,6 +33,8 @@ export interface TelegramBotOptions extends BotDeps, BotSettings {
   /** What the operator set about the server's file limits (see {@link TelegramServerLimits}). */
   readonly fileLimits: Omit<TelegramLimitSettings, 'apiRoot'>;
   readonly webhook?: TelegramWebhook | undefined;
+  /** Claims on updates shared by several webhook instances (Redis); the store's when undefined. */
+  readonly updateClaims?: UpdateClaims | undefined;
   /** Chats served; every chat when undefined. */
   readonly allowedChats?: readonly number[] | undefined;
   /** Retry settings of Bot API calls (tests shorten them). */

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Telegraf, Telegram } from 'telegraf';
-import { z } from 'zod';
-import type { JobStore, Logger } from '../../core/ports.ts';
-import { defineScope, openScope } from '../../core/records.ts';
+import type { Update } from 'telegraf/types';
+import type { JobStore, Logger, UpdateClaims } from '../../core/ports.ts';
+import { StoreUpdateClaims } from '../shared/update-claims.ts';
 import { DEFAULT_API_RETRY, describeApiError, retryingCalls } from './api.ts';
 import { GroupBudget } from './group-budget.ts';
 
@@ -23,6 +23,11 @@ export interface TelegramTransportOptions {
   /** Retry settings of Bot API calls (tests shorten them). */
   readonly retry?: Partial<typeof DEFAULT_API_RETRY>;
   readonly store: JobStore;
+  /**
+   * Who handles each update: the store by default (one process); claims shared in Redis when
+   * several instances serve one webhook behind a load balancer.
+   */
+  readonly updateClaims?: UpdateClaims | undefined;
   readonly logger: Logger;
 }
 
@@ -30,12 +35,10 @@ const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 /** Bot API methods that count against a chat's message limits. */
 const COUNTED_METHODS = /^(send(?!ChatAction)|edit|copyMessage|forwardMessage)/;
 
-/** Updates handled, by `<bot id>:<update id>`; Telegram keeps unconfirmed updates for 24 hours. */
-const HANDLED_UPDATES = defineScope({
-  name: 'telegram.update',
-  schema: z.literal(true),
-  ttlMs: 24 * 3_600_000,
-});
+/** Largest webhook body read; an update is a few kilobytes. */
+const MAX_UPDATE_BYTES = 1024 * 1024;
+/** Seconds a webhook call for an update another instance is handling asks Telegram to wait. */
+const BUSY_RETRY_SEC = 2;
 
 /**
  * The bot's connection to the Bot API: a client whose calls wait out 429s and retry transient
@@ -53,6 +56,7 @@ export class TelegramTransport {
   private webhookServer: Server | undefined;
   private polling: Promise<void> | undefined;
   private username = '';
+  private readonly claims: UpdateClaims;
 
   constructor(private readonly options: TelegramTransportOptions) {
     const telegramOptions = { apiRoot: options.apiRoot, webhookReply: false };
@@ -69,20 +73,24 @@ export class TelegramTransport {
       },
     });
     this.editApi = new Telegram(options.token, telegramOptions);
-    const handled = openScope(options.store, HANDLED_UPDATES);
+    this.claims = options.updateClaims ?? new StoreUpdateClaims(options.store);
     // An update handled just before a crash comes again after the restart (its offset was never
-    // confirmed), and a webhook call that timed out is retried: each update is handled once. It is
-    // marked after its handler, which records any request before answering, so a crash mid-handler
-    // hands the update over again and the request's own record keeps it from being taken twice.
-    this.telegraf.use(async (ctx, next) => {
-      const id = `${ctx.botInfo.id}:${ctx.update.update_id}`;
-      if (await handled.get(id)) return;
-      try {
-        await next();
-      } finally {
-        await handled.set(id, true);
-      }
-    });
+    // confirmed), and a webhook call that timed out is retried, maybe to another instance: each
+    // update is handled once. It is marked done after its handler, which records any request
+    // before answering, so a crash mid-handler hands the update over again (once its claim
+    // lapses) and the request's own record keeps it from being taken twice. Webhook calls are
+    // claimed before telegraf sees them (see `onWebhookCall`), polled updates here.
+    if (!options.webhook) {
+      this.telegraf.use(async (ctx, next) => {
+        const id = this.updateId(ctx.update.update_id);
+        if ((await this.claims.claim(id)) !== 'mine') return;
+        try {
+          await next();
+        } finally {
+          await this.claims.done(id);
+        }
+      });
+    }
   }
 
   /** The bot's @username once launched. */
@@ -102,7 +110,11 @@ export class TelegramTransport {
     const { webhook, logger } = this.options;
     if (webhook) {
       const path = new URL(webhook.url).pathname || '/';
-      const secretToken = webhook.secretToken ?? randomBytes(24).toString('hex');
+      // Derived from the token when unset: the same on every instance behind one webhook URL, and
+      // across restarts, yet no way back to the token.
+      const secretToken =
+        webhook.secretToken ??
+        createHash('sha256').update(`restyle-webhook:${this.options.token}`).digest('hex');
       const callback = this.telegraf.webhookCallback(path, { secretToken });
       const server = createServer((req, res) => {
         const onHook = new URL(req.url ?? '/', 'http://localhost').pathname === path;
@@ -111,8 +123,14 @@ export class TelegramTransport {
           res.writeHead(403).end();
           return;
         }
-        void callback(req, res, () => {
+        if (!onHook) {
           res.writeHead(404).end();
+          return;
+        }
+        this.onWebhookCall(req, res, callback).catch((error: unknown) => {
+          logger.error('telegram webhook call failed', { error: describeApiError(error) });
+          if (!res.headersSent) res.writeHead(500);
+          res.end();
         });
       });
       this.webhookServer = server;
@@ -138,6 +156,57 @@ export class TelegramTransport {
     logger.info('telegram bot polling for updates', { username: this.username });
   }
 
+  /**
+   * One webhook call: claims its update first. Handled already → 200; being handled elsewhere →
+   * 503 with Retry-After, so Telegram sends it again (and it is handled if that holder died);
+   * else telegraf handles it and the claim is marked done.
+   */
+  private async onWebhookCall(
+    req: IncomingMessage,
+    res: ServerResponse,
+    callback: ReturnType<Telegraf['webhookCallback']>,
+  ): Promise<void> {
+    let body = '';
+    for await (const chunk of req) {
+      body += String(chunk);
+      if (body.length > MAX_UPDATE_BYTES) {
+        res.writeHead(413).end();
+        return;
+      }
+    }
+    let update: { update_id?: unknown };
+    try {
+      update = JSON.parse(body) as { update_id?: unknown };
+    } catch {
+      res.writeHead(415).end();
+      return;
+    }
+    if (typeof update?.update_id !== 'number') {
+      res.writeHead(400).end();
+      return;
+    }
+    const id = this.updateId(update.update_id);
+    const claim = await this.claims.claim(id);
+    if (claim === 'done') {
+      res.writeHead(200).end();
+      return;
+    }
+    if (claim === 'busy') {
+      res.writeHead(503, { 'Retry-After': String(BUSY_RETRY_SEC) }).end();
+      return;
+    }
+    try {
+      await callback(Object.assign(req, { body: update as Update }), res);
+    } finally {
+      await this.claims.done(id);
+    }
+  }
+
+  /** An update's id across bots: `<bot id>:<update id>`. */
+  private updateId(updateId: number): string {
+    return `${this.telegraf.botInfo?.id ?? 0}:${updateId}`;
+  }
+
   /** The port the webhook server listens on (useful when configured as 0). */
   get webhookPort(): number | undefined {
     const address = this.webhookServer?.address();
@@ -156,5 +225,6 @@ export class TelegramTransport {
       // Not running.
     }
     await this.polling;
+    await this.claims.close?.();
   }
 }
