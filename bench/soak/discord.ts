@@ -266,10 +266,24 @@ export class DiscordUsers implements Platform {
     return [...new Map(answers.map((m) => [m.id, m])).values()];
   }
 
+  /**
+   * Bot messages in the channel that name the request's file: what the bot says after a restart,
+   * when the interaction is gone (e.g. "The bot restarted while fetching `soak-7.mp4`…").
+   */
+  private namingFile(request: DcRequest): FakeChannelMessage[] {
+    return this.discord
+      .messages(this.channel)
+      .filter((m) => m.fromBot && !m.ephemeral && !isVideo(m) && m.content.includes(request.file.filename));
+  }
+
   private ended(request: DcRequest): boolean {
     const { statuses, linked } = this.publicMessages(request);
     if (linked.length > 0) return true;
-    const texts = [...statuses.map((m) => m.content), ...this.privateAnswers(request).map((m) => m.content)];
+    const texts = [
+      ...statuses.map((m) => m.content),
+      ...this.privateAnswers(request).map((m) => m.content),
+      ...this.namingFile(request).map((m) => m.content),
+    ];
     return (
       texts.some((t) => FAILURE_FINALS.has(verdictOf(t))) ||
       statuses.some((m) => verdictOf(m.content) === 'done')
@@ -362,8 +376,13 @@ export class DiscordUsers implements Platform {
         continue;
       }
       counts.acknowledged += 1;
-      const { statuses, linked } = this.publicMessages(request);
+      const { statuses: followed, linked } = this.publicMessages(request);
       const traced = videosOf.get(request.id) ?? [];
+      // A status posted through the channel after a restart is found by the video replying to it.
+      const repliedTo = traced
+        .map((video) => (video.replyTo ? discord.message(this.channel, video.replyTo) : undefined))
+        .filter((m): m is FakeChannelMessage => m !== undefined && m.fromBot && !isVideo(m));
+      const statuses = [...new Map([...followed, ...repliedTo].map((m) => [m.id, m])).values()];
       const linkedUntraced = linked.filter((m) => untracedIds.has(m.id));
       for (const m of linkedUntraced) linkedIds.add(m.id);
       untracedVideos += linkedUntraced.length;
@@ -377,7 +396,7 @@ export class DiscordUsers implements Platform {
       for (const video of [...traced, ...linkedUntraced])
         steps.push({ at: video.createdAt, what: 'video posted' });
       const statusTexts = statuses.map((m) => m.content);
-      const otherTexts: string[] = [];
+      const otherTexts: string[] = this.namingFile(request).map((m) => m.content);
       let loading = false;
       for (const answer of this.privateAnswers(request)) {
         if (answer.loading) loading = true;

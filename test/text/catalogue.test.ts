@@ -87,6 +87,7 @@ const SAMPLES: Record<string, string | { en: string; zh: string }> = {
   where: { en: '#3 in line, about 2 min', zh: '第 3 位，约 2 分钟' },
   what: 'PNG image',
   input: 'clip.mp4',
+  file: '`clip.mp4`',
   container: 'WebM',
   allowed: { en: 'MP4, MOV, MKV', zh: 'MP4、MOV、MKV' },
   codec: 'theora',

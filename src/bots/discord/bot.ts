@@ -382,7 +382,7 @@ export class DiscordBot {
       styleId: style.id,
       fps,
       fit,
-      clip: { clipId: clip.clipId },
+      clip: { clipId: clip.clipId, filename: clip.filename },
       address: {
         channelId: interaction.channelId ?? '',
         guildId: interaction.guildId,

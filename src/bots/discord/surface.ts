@@ -321,7 +321,8 @@ export class DiscordSurface implements ChatSurface {
       case 'download-failed':
         return plain(t.downloadFailed);
       case 'interrupted':
-        return plain(t.interrupted);
+        // Said after a restart, in the channel: the file's name tells which clip it was.
+        return plain(t.interrupted(`\`${String(request.clip.filename ?? 'clip').replaceAll('`', '')}\``));
       case 'internal-error':
         return plain(t.internalError);
     }

@@ -58,8 +58,8 @@ export const DISCORD_PHRASES = {
     zh: '👀 已在处理：这段视频之前已收到，进度显示在频道中。',
   },
   'discord.interrupted': {
-    en: 'The bot restarted while fetching this clip and cannot fetch it again. Please run /restyle with it again.',
-    zh: '机器人在获取这段视频时重启了，无法再次获取。请重新使用 /restyle。',
+    en: 'The bot restarted while fetching {file} and cannot fetch it again. Please run /restyle with it again.',
+    zh: '机器人在获取 {file} 时重启了，无法再次获取。请重新使用 /restyle。',
   },
   'discord.downloadFailed': {
     en: "I couldn't download the attachment from Discord. Please try again.",
@@ -183,7 +183,7 @@ export const TEXT = perLocale((locale) => ({
   queuedHere: sayDiscord(locale, 'discord.queuedHere'),
   checkingHere: sayDiscord(locale, 'discord.checkingHere'),
   alreadyTaken: sayDiscord(locale, 'discord.alreadyTaken'),
-  interrupted: sayDiscord(locale, 'discord.interrupted'),
+  interrupted: (file: string) => sayDiscord(locale, 'discord.interrupted', { file }),
   downloadFailed: sayDiscord(locale, 'discord.downloadFailed'),
   tooBigToFetch: (size: string, max: string) => sayDiscord(locale, 'discord.tooBigToFetch', { size, max }),
   pickExpired: sayDiscord(locale, 'discord.pickExpired'),

@@ -189,7 +189,7 @@ describe('the Discord bot inside the service', () => {
       await waitForChannelMessage(
         discord,
         channel.id,
-        (m) => m.id === status.id && m.content.startsWith('The bot restarted while fetching this clip'),
+        (m) => m.id === status.id && m.content.startsWith('The bot restarted while fetching `'),
         30_000,
       );
       expect(dashscope.submits().filter((r) => r.status === 200).length).toBe(submits);
