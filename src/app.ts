@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { RedisLease } from './adapters/redis/lease.ts';
 import { RedisUpdateClaims } from './adapters/redis/update-claims.ts';
 import { DiscordBot } from './bots/discord/bot.ts';
 import type { BotDeps } from './bots/shared/deps.ts';
@@ -90,11 +92,24 @@ export async function startApp(
     });
     sinks.set('discord', discord.sink);
   }
+  // One gateway per bot token: with several instances on one Redis, the one holding this lease
+  // serves Discord and the others stand by to take over.
+  const gateway =
+    discord && config.REDIS_URL && config.DISCORD_TOKEN
+      ? new RedisLease({
+          redisUrl: config.REDIS_URL,
+          key: `${config.REDIS_PREFIX}:discord:gateway:${fingerprint(config.DISCORD_TOKEN)}`,
+          logger,
+        })
+      : undefined;
+  const standingBy = new AbortController();
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    standingBy.abort();
     await Promise.all([telegram?.stop(), discord?.stop()]);
+    await gateway?.release();
     await service.stop();
     await wired.close();
   };
@@ -104,10 +119,48 @@ export async function startApp(
     // Every stored job: unfinished ones are followed again, recently ended ones get their final status.
     const stored = await wired.store.list();
     await Promise.all([telegram?.resume(stored), discord?.resume(stored)]);
-    await Promise.all([telegram?.launch(), discord?.launch()]);
+    await Promise.all([
+      telegram?.launch(),
+      discord && launchDiscord(discord, gateway, standingBy.signal, logger),
+    ]);
   } catch (error) {
     await stop();
     throw error;
   }
   return { service, telegram, discord, stop };
+}
+
+/**
+ * Starts the Discord bot: at once when it runs alone; else its interrupted requests are finished
+ * at once and it logs in once this instance holds the gateway lease — now if it is free, or later,
+ * in the background, when the instance holding it stops.
+ */
+async function launchDiscord(
+  discord: DiscordBot,
+  gateway: RedisLease | undefined,
+  standingBy: AbortSignal,
+  logger: Logger,
+): Promise<void> {
+  if (!gateway) return discord.launch();
+  await discord.resumeRequests();
+  const lost = () => {
+    logger.error('the Discord gateway lease went to another instance; Discord stops here');
+    void discord.stop();
+  };
+  if (await gateway.tryAcquire(lost)) return discord.connect();
+  logger.info('another instance serves Discord; standing by to take over');
+  void gateway.acquire(standingBy, lost).then(async (held) => {
+    if (!held || standingBy.aborted) return;
+    logger.info('taking Discord over');
+    await discord.connect().catch((error: unknown) => {
+      logger.error('the Discord bot could not start', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
+  });
+}
+
+/** A short, stable name for a secret (never the secret itself). */
+function fingerprint(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex').slice(0, 12);
 }

@@ -170,14 +170,27 @@ export class DiscordBot {
     return this.client.application?.id;
   }
 
-  /** Logs in over the gateway; resolves once the bot is ready and interrupted requests are resumed. */
+  /** Resumes the requests a restart interrupted, then logs in over the gateway. */
   async launch(): Promise<void> {
+    await this.resumeRequests();
+    await this.connect();
+  }
+
+  /**
+   * Finishes the requests a restart interrupted (through REST: no gateway needed, so an instance
+   * standing by for the gateway still finishes its own).
+   */
+  async resumeRequests(): Promise<void> {
     await this.clips.open();
+    await this.intake.resume();
+  }
+
+  /** Logs in over the gateway; resolves once the bot is ready for interactions. */
+  async connect(): Promise<void> {
     const ready = once(this.client, Events.ClientReady, { signal: AbortSignal.timeout(60_000) });
     await this.client.login(this.options.token);
     await ready;
     this.options.logger.info('discord bot connected', { user: this.client.user?.tag });
-    await this.intake.resume();
   }
 
   /** After a restart: status messages of stored jobs go on (their tokens are gone: channel endpoints only). */
