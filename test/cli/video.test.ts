@@ -87,7 +87,8 @@ describe('restyle video, end to end against the fake DashScope', () => {
 
   it('restyles a clip given twice once, and says which entry has it', async () => {
     fake.options.render = false;
-    const clip = await makeClip({ container: 'mp4', durationSec: 1 });
+    // A clip no other test restyles: the result cache must not answer the first entry.
+    const clip = await makeClip({ container: 'mp4', durationSec: 1.3, width: 400, height: 300 });
     const copy = join(out, 'same-again.mp4');
     await copyFile(clip, copy);
     const tasks = fake.tasks.size;

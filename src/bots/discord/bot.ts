@@ -170,10 +170,11 @@ export class DiscordBot {
     return this.client.application?.id;
   }
 
-  /** Resumes the requests a restart interrupted, then logs in over the gateway. */
+  /** Logs in over the gateway; resolves once the bot is ready and interrupted requests are resumed. */
   async launch(): Promise<void> {
-    await this.resumeRequests();
+    await this.clips.open();
     await this.connect();
+    await this.intake.resume();
   }
 
   /**
