@@ -215,13 +215,22 @@ export class StatusBoard<R, M> {
     await Promise.allSettled([...this.ending]);
   }
 
-  /** Stops refreshing; pending edits get `graceMs` to go out, then are dropped. */
-  async stop(graceMs = 2_000): Promise<void> {
+  /**
+   * Stops refreshing. Views of work still going on are dropped at once (the next start shows
+   * where each job is then), which leaves the platform's rate limit to the final views: those get
+   * `graceMs` to go out — a status left at "Restyling…" next to its video is what a stop must not
+   * leave — then are dropped too (the next start brings them up to date).
+   */
+  async stop(graceMs = 10_000): Promise<void> {
     this.detach();
     clearInterval(this.timer);
-    const flushes = [...this.entries.values()].map((entry) => entry.message.idle());
+    const finals: Promise<void>[] = [];
+    for (const entry of this.entries.values()) {
+      if (entry.last && isFinalView(entry.last)) finals.push(entry.message.idle());
+      else entry.message.close();
+    }
     await Promise.race([
-      Promise.allSettled([...flushes, ...this.ending]),
+      Promise.allSettled([...finals, ...this.ending]),
       new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
     ]);
     for (const entry of this.entries.values()) entry.message.close();

@@ -82,3 +82,33 @@ describe('StatusBoard after a restart', () => {
     expect(surface.cleaned).toEqual([job.id]);
   });
 });
+
+describe('StatusBoard at a clean stop', () => {
+  it('lets a final view waiting behind a slow edit go out, and drops views of work still going on', async () => {
+    const fakes = makeFakes();
+    const service = new RestyleService(fakeDeps(fakes));
+    await service.start();
+    // The platform holds each edit a while (a rate-limit bucket that is running dry).
+    const surface = new (class extends MemoryStatus {
+      override async apply(rendered: string): Promise<void> {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await super.apply(rendered);
+      }
+    })();
+    const board = new StatusBoard(service, surface, silentLogger, 60_000, fakes.store);
+    board.follow('ended', { jobId: 'ended' });
+    board.follow('going', { jobId: 'going' });
+    const job = (kind: RestyleJob['state']['kind']) =>
+      ({ id: 'x', styleId: 0, changes: [], state: { kind } }) as unknown as RestyleJob;
+    board.show('ended', { kind: 'queued', position: 2, etaMs: 5_000 } as StatusView);
+    board.show('going', { kind: 'queued', position: 3, etaMs: 8_000 } as StatusView);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // While the first edits are in flight: one job is delivered, the other moves on.
+    board.handle('ended', { type: 'delivered', job: job('delivered') } as never);
+    board.show('going', { kind: 'restyling', fraction: 0.5, elapsedMs: 1_000, etaMs: 1_000 } as StatusView);
+    await board.stop();
+    await service.stop();
+    // The delivered job's status reads done; the other's "restyling" waits for the next start.
+    expect(surface.shown).toEqual(['queued', 'queued', 'done']);
+  });
+});
