@@ -381,7 +381,7 @@ export class DiscordUsers implements Platform {
       // A status posted through the channel after a restart is found by the video replying to it.
       const repliedTo = traced
         .map((video) => (video.replyTo ? discord.message(this.channel, video.replyTo) : undefined))
-        .filter((m): m is FakeChannelMessage => m !== undefined && m.fromBot && !isVideo(m));
+        .filter((m): m is FakeChannelMessage => m?.fromBot === true && !isVideo(m));
       const statuses = [...new Map([...followed, ...repliedTo].map((m) => [m.id, m])).values()];
       const linkedUntraced = linked.filter((m) => untracedIds.has(m.id));
       for (const m of linkedUntraced) linkedIds.add(m.id);
