@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DashScopeBackend } from '../../src/adapters/dashscope/backend.ts';
 import { DashScopeTempUpload, TempUploadHost } from '../../src/adapters/dashscope/upload.ts';
@@ -49,4 +51,14 @@ export function serviceDeps(
     newId: () => randomUUID(),
     ...overrides,
   };
+}
+
+/** A TCP port free on loopback right now (for a server a test starts next). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdir, stat } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FakeDashScope, startFakeDashScope } from '../../fakes/dashscope/server.ts';
 import { type FakeTelegram, startFakeTelegram } from '../../fakes/telegram/server.ts';
 import type { Chat, User } from '../../fakes/telegram/types.ts';
 import { makeClip, makeHeavyClip, probeVideoStream, tempDir } from '../../helpers/media.ts';
+import { freePort } from '../../helpers/service.ts';
 import { appEnv, fileContains, runApp, sentVideos, waitForBotMessage } from '../../helpers/telegram-app.ts';
 
 let telegram: FakeTelegram;
@@ -29,15 +29,6 @@ afterAll(async () => {
 function dm(init: Partial<User> = {}): { user: User; chat: Chat } {
   const user = telegram.user(init);
   return { user, chat: telegram.privateChat(user) };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function videoIn(chat: Chat, n = 1, timeoutMs = 40_000) {

@@ -9,6 +9,7 @@ import { type FakeDashScope, startFakeDashScope } from '../../fakes/dashscope/se
 import { type FakeTelegram, startFakeTelegram } from '../../fakes/telegram/server.ts';
 import { makeClip, tempDir } from '../../helpers/media.ts';
 import { LOCAL_REDIS_URL, redisReachable } from '../../helpers/redis.ts';
+import { freePort } from '../../helpers/service.ts';
 import {
   appEnv,
   botMessages,
@@ -50,15 +51,6 @@ function startBalancer(ports: () => number[]): Promise<Server> {
   });
   server.listen(0, '127.0.0.1');
   return once(server, 'listening').then(() => server);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 beforeAll(async () => {
